@@ -1,0 +1,77 @@
+"""Model step for CPU hosts whose Triton has no onnxruntime backend (the tritonserver
+bundled in nvidia-pytriton): runs model.onnx with onnxruntime inside the Python
+backend. The NGC image serves the same model.onnx with ``backend: "onnxruntime"``.
+
+Requests that the dynamic batcher hands over together run as one onnxruntime
+call; texts are padded to the widest of them with the pad id, which the model
+masks out, so each row's logits do not depend on its neighbours.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    from hiercls_runtime import contract
+    from hiercls_runtime.triton_args import output_dtypes, parse_args
+except ImportError:
+    from hiercls.runtime import contract
+    from hiercls.runtime.triton_args import output_dtypes, parse_args
+
+MODEL_FILE = "model.onnx"
+
+
+def pad_to(x: np.ndarray, width: int, value: int) -> np.ndarray:
+    if x.shape[1] == width:
+        return x
+    out = np.full((x.shape[0], width), value, dtype=x.dtype)
+    out[:, : x.shape[1]] = x
+    return out
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, str]) -> None:
+        import onnxruntime as ort
+        import triton_python_backend_utils as pb_utils
+
+        self.pb = pb_utils
+        config, params, version_dir = parse_args(args)
+        self.dtypes = output_dtypes(pb_utils, config)
+        self.pad_id = int(params["pad_token_id"])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(params.get("intra_op_num_threads", "0"))
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            str(version_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+        )
+
+    def execute(self, requests):
+        pb = self.pb
+        batch, responses = [], [None] * len(requests)
+        for i, request in enumerate(requests):
+            try:
+                ids = pb.get_input_tensor_by_name(request, contract.INPUT_IDS).as_numpy().astype(np.int64)
+                types = pb.get_input_tensor_by_name(request, contract.TOKEN_TYPE_IDS).as_numpy().astype(np.int64)
+                if ids.ndim != 2 or ids.shape != types.shape:
+                    raise ValueError(f"input_ids {list(ids.shape)} and token_type_ids {list(types.shape)} must match, [N, T]")
+                batch.append((i, ids, types))
+            except Exception as e:
+                responses[i] = pb.InferenceResponse(error=pb.TritonError(f"{contract.LOGITS}: {e}"))
+        if batch:
+            try:
+                width = max(ids.shape[1] for _, ids, _ in batch)
+                ids = np.concatenate([pad_to(x, width, self.pad_id) for _, x, _ in batch])
+                types = np.concatenate([pad_to(t, width, 0) for _, _, t in batch])
+                (logits,) = self.session.run(
+                    [contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types}
+                )
+                logits = logits.astype(self.dtypes[contract.LOGITS])
+                start = 0
+                for i, x, _ in batch:
+                    rows = logits[start : start + len(x)]
+                    start += len(x)
+                    responses[i] = pb.InferenceResponse(output_tensors=[pb.Tensor(contract.LOGITS, rows)])
+            except Exception as e:
+                for i, _, _ in batch:
+                    responses[i] = pb.InferenceResponse(error=pb.TritonError(f"model: {e}"))
+        return responses

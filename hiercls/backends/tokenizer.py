@@ -1,0 +1,56 @@
+"""Tokenizer step of the ensemble: BYTES texts [N, 1] -> input_ids, token_type_ids [N, T].
+
+T is the request's own longest text (rounded up to a bucket), never a global
+maximum. A bad text fails only its own request.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:  # inside a built model repository
+    from hiercls_runtime import contract
+    from hiercls_runtime.tokenization import TOKENIZER_FILE, TextEncoder, TextError
+    from hiercls_runtime.triton_args import output_dtypes, parse_args
+except ImportError:  # from the source tree
+    from hiercls.runtime import contract
+    from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder, TextError
+    from hiercls.runtime.triton_args import output_dtypes, parse_args
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, str]) -> None:
+        import triton_python_backend_utils as pb_utils
+
+        self.pb = pb_utils
+        config, params, version_dir = parse_args(args)
+        self.dtypes = output_dtypes(pb_utils, config)
+        self.encoder = TextEncoder(
+            version_dir / TOKENIZER_FILE,
+            max_seq_length=int(params["max_seq_length"]),
+            pad_id=int(params["pad_token_id"]),
+            pad_to_multiple_of=int(params["pad_to_multiple_of"]),
+        )
+
+    def execute(self, requests):
+        pb = self.pb
+        responses = []
+        for request in requests:
+            try:
+                texts = pb.get_input_tensor_by_name(request, contract.TEXT_INPUT).as_numpy()
+                if texts.ndim != 2 or texts.shape[1] != 1:
+                    raise TextError(f"{contract.TEXT_INPUT} must have shape [N, 1], got {list(texts.shape)}")
+                ids, types = self.encoder.encode(texts[:, 0].tolist())
+                responses.append(
+                    pb.InferenceResponse(
+                        output_tensors=[
+                            pb.Tensor(contract.INPUT_IDS, ids.astype(self.dtypes[contract.INPUT_IDS])),
+                            pb.Tensor(contract.TOKEN_TYPE_IDS, types.astype(self.dtypes[contract.TOKEN_TYPE_IDS])),
+                        ]
+                    )
+                )
+            except TextError as e:  # the client's fault: INVALID_ARG, not INTERNAL
+                responses.append(pb.InferenceResponse(error=pb.TritonError(f"tokenizer: {e}", pb.TritonError.INVALID_ARG)))
+            except Exception as e:  # one bad request must not take the others down
+                responses.append(pb.InferenceResponse(error=pb.TritonError(f"tokenizer: {e}")))
+        return responses

@@ -1,0 +1,108 @@
+"""Reading PaddleNLP-layout data: ``text<TAB>label,label`` lines, label.txt, data.txt.
+
+Every problem is reported with the file, the line and what to do about it,
+instead of surfacing later as a shape error or a silently dropped label.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from hiercls.runtime.hierarchy import LabelHierarchy
+
+logger = logging.getLogger(__name__)
+
+
+class DataFormatError(ValueError):
+    """A data file is malformed; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    labels: tuple[str, ...]  # closed under ancestors, label-file order
+
+
+def read_examples(path: str | Path, hierarchy: LabelHierarchy) -> list[Example]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file not found: {path}")
+    examples: list[Example] = []
+    added_parents = 0
+    with path.open(encoding="utf-8") as f:
+        for lineno, raw in enumerate(f, 1):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            if line.count("\t") != 1:
+                raise DataFormatError(
+                    f"{where}: expected 'text<TAB>label,label', found {line.count(chr(9))} TABs"
+                )
+            text, label_field = line.split("\t")
+            if not text.strip():
+                raise DataFormatError(f"{where}: the text is empty")
+            labels = [x.strip() for x in label_field.split(",") if x.strip()]
+            if not labels:
+                raise DataFormatError(f"{where}: no labels after the TAB")
+            unknown = [x for x in labels if x not in hierarchy.index]
+            if unknown:
+                raise DataFormatError(
+                    f"{where}: unknown label(s) {unknown}: add them to label.txt or fix the line"
+                )
+            closed = hierarchy.close(labels)
+            added_parents += len(closed) - len(set(labels))
+            examples.append(Example(text, tuple(closed)))
+    if not examples:
+        raise DataFormatError(f"{path}: no examples")
+    if added_parents:
+        # A text with A##B also has A; PaddleNLP's data lists both, but a file that
+        # lists only the leaf is still unambiguous.
+        logger.info("%s: added %d missing ancestor labels", path, added_parents)
+    return examples
+
+
+def read_texts(path: str | Path) -> list[str]:
+    """data.txt: one text per line. A line with a TAB keeps the part before it,
+    so a labelled file can be predicted too."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"text file not found: {path}")
+    texts = []
+    with path.open(encoding="utf-8") as f:
+        for raw in f:
+            text = raw.rstrip("\r\n").split("\t", 1)[0]
+            if text.strip():
+                texts.append(text)
+    if not texts:
+        raise DataFormatError(f"{path}: no texts")
+    return texts
+
+
+@dataclass(frozen=True)
+class DatasetFiles:
+    train: Path
+    dev: Path
+    label: Path
+    test: Path | None = None
+    data: Path | None = None
+
+
+def dataset_files(
+    dataset_dir: str | Path,
+    train_file: str = "train.txt",
+    dev_file: str = "dev.txt",
+    label_file: str = "label.txt",
+    test_file: str = "test.txt",
+    data_file: str = "data.txt",
+) -> DatasetFiles:
+    d = Path(dataset_dir)
+    if not d.is_dir():
+        raise FileNotFoundError(f"dataset_dir not found: {d}")
+
+    def optional(name: str) -> Path | None:
+        return d / name if (d / name).is_file() else None
+
+    return DatasetFiles(d / train_file, d / dev_file, d / label_file, optional(test_file), optional(data_file))

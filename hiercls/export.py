@@ -1,0 +1,146 @@
+"""Checkpoint -> static graph -> ONNX, with a logits parity check on real inputs.
+
+The export folder is everything the repository builder needs, and nothing it
+has to guess: model.onnx (inputs input_ids/token_type_ids, output ``logits``),
+the Paddle inference model, tokenizer.json, label.txt, thresholds.json and
+export_meta.json.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from hiercls.runtime import contract
+from hiercls.runtime.io import atomic_write_json
+from hiercls.runtime.thresholds import THRESHOLDS_FILE
+
+logger = logging.getLogger(__name__)
+
+EXPORT_META = "export_meta.json"
+ONNX_FILE = "model.onnx"
+COPIED = ("label.txt", THRESHOLDS_FILE, "vocab.txt", "tokenizer_config.json", "train_meta.json")
+
+
+class ParityError(RuntimeError):
+    pass
+
+
+def save_static(model, prefix: Path) -> tuple[Path, Path]:
+    import paddle
+    from paddle.static import InputSpec
+
+    spec = [
+        InputSpec([None, None], "int64", name=contract.INPUT_IDS),
+        InputSpec([None, None], "int64", name=contract.TOKEN_TYPE_IDS),
+    ]
+    static = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
+    paddle.jit.save(static, str(prefix))
+    program = next(p for p in (prefix.with_suffix(".json"), prefix.with_suffix(".pdmodel")) if p.is_file())
+    return program, prefix.with_suffix(".pdiparams")
+
+
+def to_onnx(program: Path, params: Path, out: Path, opset: int) -> None:
+    import onnx
+    import paddle2onnx
+
+    paddle2onnx.export(str(program), str(params), save_file=str(out), opset_version=opset)
+    # Some paddle2onnx versions report success and write nothing: check the file.
+    if not out.is_file() or out.stat().st_size == 0:
+        raise RuntimeError(f"paddle2onnx wrote no model to {out}")
+    m = onnx.load(str(out))
+    inputs = [i.name for i in m.graph.input]
+    if sorted(inputs) != sorted([contract.INPUT_IDS, contract.TOKEN_TYPE_IDS]):
+        raise RuntimeError(f"unexpected ONNX inputs {inputs}")
+    if len(m.graph.output) != 1:
+        raise RuntimeError(f"expected one ONNX output, got {[o.name for o in m.graph.output]}")
+    # paddle2onnx names the output after an internal op (linear_147.tmp_1 ...), which
+    # is how PaddleNLP's configs came to disagree; pin it to the contract's name.
+    old = m.graph.output[0].name
+    if old != contract.LOGITS:
+        m.graph.node.append(onnx.helper.make_node("Identity", [old], [contract.LOGITS], name="hiercls_logits"))
+        m.graph.output[0].name = contract.LOGITS
+    onnx.checker.check_model(m)
+    onnx.save(m, str(out))
+
+
+def onnx_logits(session, ids: np.ndarray) -> np.ndarray:
+    feed = {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: np.zeros_like(ids)}
+    return session.run([contract.LOGITS], feed)[0]
+
+
+def check_parity(model, tokenizer, onnx_path: Path, texts: list[str], max_seq_length: int, tolerance: float) -> float:
+    """Max |logit diff| between Paddle and ONNX Runtime on the same padded batch."""
+    import onnxruntime as ort
+    import paddle
+
+    from hiercls.batching import pad_batch
+    from hiercls.training import encode
+
+    ids = pad_batch(encode(tokenizer, texts, max_seq_length), tokenizer.pad_token_id)
+    with paddle.no_grad():
+        x = paddle.to_tensor(ids)
+        ref = model(x, token_type_ids=paddle.zeros_like(x)).numpy()
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = onnx_logits(session, ids)
+    diff = float(np.max(np.abs(ref - got)))
+    if not np.isfinite(got).all() or diff > tolerance:
+        raise ParityError(f"ONNX logits differ from Paddle by {diff:.3g} (tolerance {tolerance})")
+    return diff
+
+
+def export_checkpoint(
+    params_path: str | Path,
+    output_path: str | Path,
+    max_seq_length: int | None = None,
+    opset: int = 13,
+    parity_texts: list[str] | None = None,
+    tolerance: float = 1e-3,
+) -> dict:
+    from hiercls.fast_tokenizer import write_tokenizer_json
+    from hiercls.modeling import load_checkpoint
+
+    params_path, output_path = Path(params_path), Path(output_path)
+    model, tokenizer = load_checkpoint(params_path)
+    train_meta_file = params_path / "train_meta.json"
+    train_meta = json.loads(train_meta_file.read_text(encoding="utf-8")) if train_meta_file.is_file() else {}
+    max_seq_length = max_seq_length or train_meta.get("max_seq_length", 128)
+    texts = parity_texts or train_meta.get("sample_texts")
+    if not texts:
+        raise ValueError("no texts for the parity check: pass --parity_file (one text per line)")
+
+    tmp = output_path.with_name(output_path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    program, params = save_static(model, tmp / "inference")
+    logger.info("static graph: %s", program.name)
+    to_onnx(program, params, tmp / ONNX_FILE, opset)
+    diff = check_parity(model, tokenizer, tmp / ONNX_FILE, texts, max_seq_length, tolerance)
+    logger.info("ONNX vs Paddle max |logit diff| %.3g on %d texts", diff, len(texts))
+    for name in COPIED:
+        if (params_path / name).is_file():
+            shutil.copy2(params_path / name, tmp / name)
+    if not (tmp / "label.txt").is_file():
+        raise FileNotFoundError(f"{params_path}/label.txt missing: the checkpoint must carry its labels")
+    write_tokenizer_json(params_path, tmp)
+    meta = {
+        "num_labels": int(model.num_labels),
+        "max_seq_length": int(max_seq_length),
+        "pad_token_id": int(tokenizer.pad_token_id),
+        "opset": opset,
+        "onnx_parity_max_abs_diff": diff,
+        "parity_texts": len(texts),
+        "source_checkpoint": str(params_path.resolve()),
+    }
+    atomic_write_json(tmp / EXPORT_META, meta)
+    old = output_path.with_name(output_path.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if output_path.exists():
+        output_path.rename(old)
+    tmp.rename(output_path)
+    shutil.rmtree(old, ignore_errors=True)
+    return meta

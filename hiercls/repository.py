@@ -1,0 +1,106 @@
+"""Assemble a Triton model repository from an export folder.
+
+    <repo>/repository.json            the RepositorySpec it was built from
+    <repo>/tokenizer/1/model.py       + tokenizer.json, hiercls_runtime/
+    <repo>/seqcls_model/1/model.onnx  (+ model.py, hiercls_runtime/ on the cpu target)
+    <repo>/seqcls_postprocess/1/...   + label.txt, thresholds.json
+    <repo>/seqcls/1/                  the ensemble (empty version folder)
+
+Each model folder is written to a temp folder and renamed into place, so a
+repository is never left half-built, and files beside the models (a README) are
+left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from hiercls import backends, runtime
+from hiercls.export import EXPORT_META, ONNX_FILE
+from hiercls.runtime.hierarchy import LabelHierarchy
+from hiercls.runtime.io import atomic_write_json, atomic_write_text
+from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_thresholds
+from hiercls.runtime.tokenization import TOKENIZER_FILE
+from hiercls.triton_config import RepositorySpec, render, repository_configs
+
+SPEC_FILE = "repository.json"
+RUNTIME_PACKAGE = "hiercls_runtime"
+BACKENDS_DIR = Path(backends.__file__).parent
+RUNTIME_DIR = Path(runtime.__file__).parent
+
+
+def spec_from_export(export_dir: str | Path, **overrides) -> RepositorySpec:
+    meta = json.loads((Path(export_dir) / EXPORT_META).read_text(encoding="utf-8"))
+    fields = dict(num_labels=meta["num_labels"], max_seq_length=meta["max_seq_length"], pad_token_id=meta["pad_token_id"])
+    fields.update({k: v for k, v in overrides.items() if v is not None})
+    return RepositorySpec(**fields)
+
+
+def _python_model(version_dir: Path, backend_file: str) -> None:
+    shutil.copy2(BACKENDS_DIR / backend_file, version_dir / "model.py")
+    shutil.copytree(RUNTIME_DIR, version_dir / RUNTIME_PACKAGE, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def _check_export(export_dir: Path) -> LabelHierarchy:
+    missing = [n for n in (ONNX_FILE, TOKENIZER_FILE, "label.txt", EXPORT_META) if not (export_dir / n).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{export_dir} is not an export folder: missing {missing} (run builders/export_model.py)")
+    hierarchy = LabelHierarchy.from_file(export_dir / "label.txt")
+    load_thresholds(export_dir / THRESHOLDS_FILE, hierarchy)  # fail here, not at server start
+    return hierarchy
+
+
+def build_repository(export_dir: str | Path, output_dir: str | Path, spec: RepositorySpec) -> list[str]:
+    """Write the four models of ``spec`` into output_dir; returns their names."""
+    export_dir, output_dir = Path(export_dir), Path(output_dir)
+    hierarchy = _check_export(export_dir)
+    if len(hierarchy) != spec.num_labels:
+        raise ValueError(f"spec has {spec.num_labels} labels, {export_dir}/label.txt has {len(hierarchy)}")
+    names = spec.names
+    configs = repository_configs(spec)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    staging = output_dir / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    version = {name: staging / name / "1" for name in configs}
+    for d in version.values():
+        d.mkdir(parents=True)
+
+    _python_model(version[names.tokenizer], "tokenizer.py")
+    shutil.copy2(export_dir / TOKENIZER_FILE, version[names.tokenizer] / TOKENIZER_FILE)
+
+    shutil.copy2(export_dir / ONNX_FILE, version[names.model] / ONNX_FILE)
+    if spec.target == "cpu":
+        _python_model(version[names.model], "onnx_model.py")
+
+    _python_model(version[names.postprocess], "postprocess.py")
+    for f in ("label.txt", THRESHOLDS_FILE):
+        if (export_dir / f).is_file():
+            shutil.copy2(export_dir / f, version[names.postprocess] / f)
+
+    for name, config in configs.items():
+        atomic_write_text(staging / name / "config.pbtxt", render(config))
+
+    previous = _previous_models(output_dir)
+    for name in configs:
+        _swap_in(staging / name, output_dir / name)
+    for stale in previous - set(configs):
+        shutil.rmtree(output_dir / stale, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)
+    atomic_write_json(output_dir / SPEC_FILE, {"models": list(configs), "spec": spec.to_dict()})
+    return list(configs)
+
+
+def _previous_models(output_dir: Path) -> set[str]:
+    f = output_dir / SPEC_FILE
+    return set(json.loads(f.read_text(encoding="utf-8")).get("models", [])) if f.is_file() else set()
+
+
+def _swap_in(new: Path, dest: Path) -> None:
+    old = dest.with_name(f".{dest.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if dest.exists():
+        dest.rename(old)
+    new.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,51 @@
+"""Per-label decision thresholds, stored next to label.txt as thresholds.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .hierarchy import LabelHierarchy
+from .io import atomic_write_json
+
+THRESHOLDS_FILE = "thresholds.json"
+DEFAULT_THRESHOLD = 0.5
+
+
+def default_thresholds(hierarchy: LabelHierarchy, value: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    return np.full(len(hierarchy), value, dtype=np.float32)
+
+
+def save_thresholds(path: str | Path, hierarchy: LabelHierarchy, thresholds: np.ndarray, **meta) -> None:
+    thresholds = np.asarray(thresholds, dtype=np.float32)
+    if thresholds.shape != (len(hierarchy),):
+        raise ValueError(f"need {len(hierarchy)} thresholds, got shape {list(thresholds.shape)}")
+    atomic_write_json(
+        path,
+        {"thresholds": {label: round(float(t), 6) for label, t in zip(hierarchy.labels, thresholds)}, **meta},
+    )
+
+
+def load_thresholds(path: str | Path, hierarchy: LabelHierarchy) -> np.ndarray:
+    """Thresholds in label order. A missing file means the default for every label;
+    a file that names unknown labels or misses some is an error (it belongs to
+    another label set)."""
+    path = Path(path)
+    if not path.is_file():
+        return default_thresholds(hierarchy)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    table = data.get("thresholds")
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: expected an object 'thresholds' mapping label -> value")
+    unknown = sorted(set(table) - set(hierarchy.labels))
+    missing = [x for x in hierarchy.labels if x not in table]
+    if unknown or missing:
+        raise ValueError(
+            f"{path}: thresholds do not match label.txt (unknown: {unknown[:5]}, missing: {missing[:5]})"
+        )
+    out = np.array([float(table[x]) for x in hierarchy.labels], dtype=np.float32)
+    if not np.all((out > 0) & (out < 1)):
+        raise ValueError(f"{path}: every threshold must lie strictly between 0 and 1")
+    return out

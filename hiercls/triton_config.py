@@ -1,0 +1,166 @@
+"""Every config.pbtxt of the model repository, generated from one ``RepositorySpec``.
+
+Configs are built as ``ModelConfig`` protobufs and written in text format, so a
+name or size can only disagree between the ensemble and a step if the spec
+itself is wrong. The same spec gives the ``cpu`` target (model step = Python
+backend running onnxruntime, for the tritonserver bundled in nvidia-pytriton) and
+the ``gpu`` target (model step = Triton's onnxruntime backend, NGC image).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2 as mc
+
+from hiercls.runtime import contract
+from hiercls.runtime.contract import ModelNames, model_names
+
+Target = Literal["cpu", "gpu"]
+TARGETS: tuple[str, ...] = ("cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class RepositorySpec:
+    """The serving contract's numbers. Written to repository.json next to the models."""
+
+    num_labels: int
+    max_seq_length: int
+    pad_token_id: int = 0
+    name: str = "seqcls"
+    target: Target = "cpu"
+    max_batch_size: int = 64
+    preferred_batch_sizes: tuple[int, ...] = (16, 32, 64)
+    max_queue_delay_microseconds: int = 2000
+    model_instances: int = 1
+    intra_op_num_threads: int = 0
+    pad_to_multiple_of: int = 16
+    decoder: str = "closure"
+    warmup: bool = True
+    tensorrt_fp16: bool = False
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
+        if self.num_labels < 1 or self.max_seq_length < 3 or self.max_batch_size < 1:
+            raise ValueError(f"invalid sizes in {self}")
+        too_big = [b for b in self.preferred_batch_sizes if b > self.max_batch_size or b < 1]
+        if too_big:
+            raise ValueError(f"preferred batch sizes {too_big} must lie in 1..max_batch_size={self.max_batch_size}")
+
+    @property
+    def names(self) -> ModelNames:
+        return model_names(self.name)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["preferred_batch_sizes"] = list(self.preferred_batch_sizes)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RepositorySpec":
+        d = dict(d)
+        d["preferred_batch_sizes"] = tuple(d.get("preferred_batch_sizes", ()))
+        return cls(**d)
+
+
+def _tensor(cls, name: str, dtype: str, dims: list[int]):
+    return cls(name=name, data_type=getattr(mc, dtype), dims=dims)
+
+
+def _params(config: mc.ModelConfig, **values) -> None:
+    for key, value in values.items():
+        config.parameters[key].string_value = str(value)
+
+
+def _cpu_instances(config: mc.ModelConfig, count: int = 1) -> None:
+    config.instance_group.add(count=count, kind=mc.ModelInstanceGroup.KIND_CPU)
+
+
+def tokenizer_config(spec: RepositorySpec) -> mc.ModelConfig:
+    c = mc.ModelConfig(name=spec.names.tokenizer, backend="python", max_batch_size=spec.max_batch_size)
+    c.input.append(_tensor(mc.ModelInput, contract.TEXT_INPUT, "TYPE_STRING", [1]))
+    c.output.append(_tensor(mc.ModelOutput, contract.INPUT_IDS, "TYPE_INT64", [-1]))
+    c.output.append(_tensor(mc.ModelOutput, contract.TOKEN_TYPE_IDS, "TYPE_INT64", [-1]))
+    _cpu_instances(c)
+    _params(
+        c,
+        max_seq_length=spec.max_seq_length,
+        pad_token_id=spec.pad_token_id,
+        pad_to_multiple_of=spec.pad_to_multiple_of,
+    )
+    return c
+
+
+def model_config(spec: RepositorySpec) -> mc.ModelConfig:
+    c = mc.ModelConfig(name=spec.names.model, max_batch_size=spec.max_batch_size)
+    c.input.append(_tensor(mc.ModelInput, contract.INPUT_IDS, "TYPE_INT64", [-1]))
+    c.input.append(_tensor(mc.ModelInput, contract.TOKEN_TYPE_IDS, "TYPE_INT64", [-1]))
+    c.output.append(_tensor(mc.ModelOutput, contract.LOGITS, "TYPE_FP32", [spec.num_labels]))
+    c.dynamic_batching.preferred_batch_size.extend(spec.preferred_batch_sizes)
+    c.dynamic_batching.max_queue_delay_microseconds = spec.max_queue_delay_microseconds
+    if spec.target == "cpu":
+        c.backend = "python"
+        _cpu_instances(c, spec.model_instances)
+        _params(c, pad_token_id=spec.pad_token_id, intra_op_num_threads=spec.intra_op_num_threads)
+    else:
+        c.backend = "onnxruntime"
+        c.default_model_filename = "model.onnx"
+        c.instance_group.add(count=spec.model_instances, kind=mc.ModelInstanceGroup.KIND_GPU)
+        if spec.tensorrt_fp16:
+            trt = c.optimization.execution_accelerators.gpu_execution_accelerator.add(name="tensorrt")
+            trt.parameters["precision_mode"] = "FP16"
+            trt.parameters["max_workspace_size_bytes"] = str(1 << 30)
+    if spec.warmup:
+        # Padding-width inputs at the batch sizes the batcher will form, so the first
+        # real requests do not pay for allocation and kernel selection.
+        for batch in sorted({1, *spec.preferred_batch_sizes}):
+            w = c.model_warmup.add(name=f"batch_{batch}", batch_size=batch)
+            for name in (contract.INPUT_IDS, contract.TOKEN_TYPE_IDS):
+                w.inputs[name].data_type = mc.TYPE_INT64
+                w.inputs[name].dims.append(spec.pad_to_multiple_of)
+                w.inputs[name].zero_data = True
+    return c
+
+
+def postprocess_config(spec: RepositorySpec) -> mc.ModelConfig:
+    c = mc.ModelConfig(name=spec.names.postprocess, backend="python", max_batch_size=spec.max_batch_size)
+    c.input.append(_tensor(mc.ModelInput, contract.LOGITS, "TYPE_FP32", [spec.num_labels]))
+    c.output.append(_tensor(mc.ModelOutput, contract.LABEL_OUTPUT, "TYPE_INT64", [-1]))
+    c.output.append(_tensor(mc.ModelOutput, contract.CONFIDENCE_OUTPUT, "TYPE_FP32", [-1]))
+    c.output.append(_tensor(mc.ModelOutput, contract.PATH_OUTPUT, "TYPE_STRING", [-1]))
+    _cpu_instances(c)
+    _params(c, num_labels=spec.num_labels, decoder=spec.decoder)
+    return c
+
+
+def ensemble_config(spec: RepositorySpec) -> mc.ModelConfig:
+    names = spec.names
+    c = mc.ModelConfig(name=names.ensemble, platform="ensemble", max_batch_size=spec.max_batch_size)
+    c.input.append(_tensor(mc.ModelInput, contract.TEXT_INPUT, "TYPE_STRING", [1]))
+    c.output.extend(postprocess_config(spec).output)
+    # Each step's tensors keep their own names in the ensemble, so the wiring
+    # below is the identity map and cannot drift from the step configs.
+    for step in (tokenizer_config(spec), model_config(spec), postprocess_config(spec)):
+        s = c.ensemble_scheduling.step.add(model_name=step.name, model_version=-1)
+        for t in step.input:
+            s.input_map[t.name] = t.name
+        for t in step.output:
+            s.output_map[t.name] = t.name
+    return c
+
+
+def repository_configs(spec: RepositorySpec) -> dict[str, mc.ModelConfig]:
+    """model name -> its config, for every model of the repository."""
+    configs = [tokenizer_config(spec), model_config(spec), postprocess_config(spec), ensemble_config(spec)]
+    return {c.name: c for c in configs}
+
+
+def render(config: mc.ModelConfig) -> str:
+    return text_format.MessageToString(config, as_utf8=True)
+
+
+def parse(text: str) -> mc.ModelConfig:
+    return text_format.Parse(text, mc.ModelConfig())

@@ -1,0 +1,65 @@
+"""Train a hierarchical multi-label classifier (PaddleNLP-compatible flags).
+
+    python training/train.py --dataset_dir data/sample --save_dir checkpoint \
+        --model_name hiercls-tiny --from_scratch --epochs 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def str2bool(v: str) -> bool:
+    return str(v).lower() in ("1", "true", "yes", "y")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    data = p.add_argument_group("data")
+    data.add_argument("--dataset_dir", required=True, help="Folder with train.txt, dev.txt and label.txt.")
+    data.add_argument("--train_file", default="train.txt", help="Training file inside dataset_dir.")
+    data.add_argument("--dev_file", default="dev.txt", help="Dev file inside dataset_dir (model selection).")
+    data.add_argument("--label_file", default="label.txt", help="Label file inside dataset_dir.")
+    data.add_argument("--max_seq_length", type=int, default=128, help="Longest token sequence; longer texts are cut.")
+    model = p.add_argument_group("model")
+    model.add_argument(
+        "--model_name",
+        default="ernie-3.0-medium-zh",
+        help="PaddleNLP model name or local model directory; with --from_scratch, a shape "
+        "(hiercls-tiny, ernie-3.0-nano-zh, ...).",
+    )
+    model.add_argument("--from_scratch", action="store_true", help="Random weights of that shape and a vocabulary built from train.txt (no download).")
+    model.add_argument("--init_from_ckpt", default=None, help="A .pdparams file to initialise the model from.")
+    opt = p.add_argument_group("optimisation")
+    opt.add_argument("--device", default="cpu", choices=["cpu", "gpu", "xpu", "npu"], help="Device to train on.")
+    opt.add_argument("--batch_size", type=int, default=32, help="Texts per step.")
+    opt.add_argument("--learning_rate", type=float, default=3e-5, help="Peak learning rate of AdamW.")
+    opt.add_argument("--epochs", type=int, default=10, help="Passes over train.txt.")
+    opt.add_argument("--weight_decay", type=float, default=0.0, help="AdamW weight decay (not on biases and norms).")
+    opt.add_argument("--warmup", action="store_true", help="Use --warmup_steps of linear warm-up.")
+    opt.add_argument("--warmup_steps", type=int, default=0, help="Warm-up steps when --warmup is set.")
+    opt.add_argument("--early_stop", action="store_true", help="Stop when dev micro F1 stops improving.")
+    opt.add_argument("--early_stop_nums", type=int, default=10, help="Epochs without improvement before stopping.")
+    opt.add_argument("--seed", type=int, default=3, help="Random seed.")
+    out = p.add_argument_group("output")
+    out.add_argument("--save_dir", default="./checkpoint", help="Where the best checkpoint (by dev micro F1) is written.")
+    out.add_argument("--logging_steps", type=int, default=5, help="Log loss and rate every N steps.")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    args = build_parser().parse_args(argv)
+    from hiercls.training import train
+
+    summary = train(args)
+    logging.info("best dev micro F1 %.4f at epoch %d (%ss)", summary["best_dev_micro_f1"], summary["best_epoch"], summary["train_seconds"])
+
+
+if __name__ == "__main__":
+    main()
