@@ -22,15 +22,37 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--export_dir", default="./export", help="Folder written by builders/export_model.py.")
     p.add_argument("--output_dir", default=str(DEFAULT_OUTPUT), help="Model repository to (re)write.")
-    p.add_argument("--target", default="cpu", choices=["cpu", "gpu"], help="cpu: model step in the Python backend (onnxruntime); gpu: NGC onnxruntime backend.")
+    p.add_argument(
+        "--target",
+        default="cpu",
+        choices=["cpu", "gpu"],
+        help="cpu: model step in the Python backend (onnxruntime); gpu: NGC onnxruntime backend.",
+    )
     p.add_argument("--model_name", default="seqcls", help="Ensemble name; steps are named after it.")
     s = p.add_argument_group("serving")
     s.add_argument("--max_batch_size", type=int, default=64, help="Largest batch any model accepts.")
-    s.add_argument("--preferred_batch_size", type=int, nargs="+", default=[16, 32, 64], help="Batch sizes the dynamic batcher aims for.")
+    s.add_argument(
+        "--preferred_batch_size",
+        type=int,
+        nargs="+",
+        default=[16, 32, 64],
+        help="Batch sizes the dynamic batcher aims for.",
+    )
     s.add_argument("--max_queue_delay_us", type=int, default=2000, help="How long the batcher waits to fill a batch.")
     s.add_argument("--model_instances", type=int, default=1, help="Instances of the model step.")
-    s.add_argument("--intra_op_threads", type=int, default=0, help="onnxruntime threads per instance on the cpu target (0 = all cores).")
+    s.add_argument(
+        "--intra_op_threads",
+        type=int,
+        default=0,
+        help="onnxruntime threads per instance on the cpu target (0 = all cores).",
+    )
     s.add_argument("--max_seq_length", type=int, default=None, help="Override the export's max length.")
+    s.add_argument(
+        "--max_text_chars",
+        type=int,
+        default=None,
+        help="Refuse texts longer than this many characters (default 20000).",
+    )
     s.add_argument("--decoder", default="closure", choices=DECODERS, help="Hierarchy decoding in the postprocess.")
     s.add_argument("--no_warmup", action="store_true", help="Skip model warm-up at load.")
     s.add_argument("--tensorrt_fp16", action="store_true", help="gpu target: TensorRT execution accelerator in FP16.")
@@ -52,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         model_instances=args.model_instances,
         intra_op_num_threads=args.intra_op_threads,
         max_seq_length=args.max_seq_length,
+        max_text_chars=args.max_text_chars,
         decoder=args.decoder,
         warmup=not args.no_warmup,
         tensorrt_fp16=args.tensorrt_fp16,

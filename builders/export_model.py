@@ -1,6 +1,6 @@
 """Export a trained checkpoint to a static graph and ONNX, checking ONNX against Paddle.
 
-    python builders/export_model.py --params_path checkpoint --output_path export
+python builders/export_model.py --params_path checkpoint --output_path export
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output_path", default="./export", help="Export directory to (re)write.")
     p.add_argument("--max_seq_length", type=int, default=None, help="Serving max length (default: the training one).")
     p.add_argument("--opset_version", type=int, default=13, help="ONNX opset.")
-    p.add_argument("--parity_file", default=None, help="Texts (one per line) for the ONNX-vs-Paddle check; default: dev samples saved at training.")
+    p.add_argument(
+        "--parity_file",
+        default=None,
+        help="Texts (one per line) for the ONNX-vs-Paddle check; default: dev samples saved at training.",
+    )
     p.add_argument("--parity_tolerance", type=float, default=1e-3, help="Largest allowed |logit difference|.")
     return p
 

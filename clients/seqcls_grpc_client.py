@@ -1,7 +1,7 @@
 """Send texts to the seqcls ensemble over gRPC and print label paths with confidences.
 
-    python clients/seqcls_grpc_client.py --url localhost:8001 --texts "某公司宣布裁员" "球队夺冠"
-    python clients/seqcls_grpc_client.py --data_file data/sample/data.txt --output results.jsonl
+python clients/seqcls_grpc_client.py --url localhost:8001 --texts "某公司宣布裁员" "球队夺冠"
+python clients/seqcls_grpc_client.py --data_file data/sample/data.txt --output results.jsonl
 """
 
 from __future__ import annotations
@@ -18,12 +18,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--url", default=os.environ.get("HIERCLS_GRPC_URL", "localhost:8001"), help="Triton gRPC address (default: $HIERCLS_GRPC_URL or localhost:8001).")
+    p.add_argument(
+        "--url",
+        default=os.environ.get("HIERCLS_GRPC_URL", "localhost:8001"),
+        help="Triton gRPC address (default: $HIERCLS_GRPC_URL or localhost:8001).",
+    )
     p.add_argument("--model_name", default="seqcls", help="Ensemble to call.")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--texts", nargs="+", help="Texts to classify.")
     src.add_argument("--data_file", help="A file with one text per line (data.txt; labelled lines keep the text).")
-    p.add_argument("--batch_size", type=int, default=32, help="Texts per request (capped at the server's max_batch_size).")
+    p.add_argument(
+        "--batch_size", type=int, default=32, help="Texts per request (capped at the server's max_batch_size)."
+    )
     p.add_argument("--output", default=None, help="Also write one JSON object per text to this file.")
     return p
 

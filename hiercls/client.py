@@ -11,7 +11,7 @@ from the model's config so client and server cannot disagree.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -38,7 +38,9 @@ class SeqClsClient:
         inp.set_data_from_numpy(data)
         names = (contract.LABEL_OUTPUT, contract.CONFIDENCE_OUTPUT, contract.PATH_OUTPUT)
         result = self.client.infer(
-            self.model_name, [inp], outputs=[self._grpc.InferRequestedOutput(n) for n in names],
+            self.model_name,
+            [inp],
+            outputs=[self._grpc.InferRequestedOutput(n) for n in names],
             client_timeout=self.timeout,
         )
         return {n: result.as_numpy(n) for n in names}
@@ -57,7 +59,7 @@ class SeqClsClient:
     def close(self) -> None:
         self.client.close()
 
-    def __enter__(self) -> "SeqClsClient":
+    def __enter__(self) -> SeqClsClient:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hiercls.runtime.hierarchy import LabelHierarchy
+from hiercls.runtime.io import iter_lines
 
 logger = logging.getLogger(__name__)
 
@@ -31,30 +32,24 @@ def read_examples(path: str | Path, hierarchy: LabelHierarchy) -> list[Example]:
         raise FileNotFoundError(f"data file not found: {path}")
     examples: list[Example] = []
     added_parents = 0
-    with path.open(encoding="utf-8") as f:
-        for lineno, raw in enumerate(f, 1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            if line.count("\t") != 1:
-                raise DataFormatError(
-                    f"{where}: expected 'text<TAB>label,label', found {line.count(chr(9))} TABs"
-                )
-            text, label_field = line.split("\t")
-            if not text.strip():
-                raise DataFormatError(f"{where}: the text is empty")
-            labels = [x.strip() for x in label_field.split(",") if x.strip()]
-            if not labels:
-                raise DataFormatError(f"{where}: no labels after the TAB")
-            unknown = [x for x in labels if x not in hierarchy.index]
-            if unknown:
-                raise DataFormatError(
-                    f"{where}: unknown label(s) {unknown}: add them to label.txt or fix the line"
-                )
-            closed = hierarchy.close(labels)
-            added_parents += len(closed) - len(set(labels))
-            examples.append(Example(text, tuple(closed)))
+    for lineno, line in iter_lines(path, DataFormatError):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        if line.count("\t") != 1:
+            raise DataFormatError(f"{where}: expected 'text<TAB>label,label', found {line.count(chr(9))} TABs")
+        text, label_field = line.split("\t")
+        if not text.strip():
+            raise DataFormatError(f"{where}: the text is empty")
+        labels = [x.strip() for x in label_field.split(",") if x.strip()]
+        if not labels:
+            raise DataFormatError(f"{where}: no labels after the TAB")
+        unknown = [x for x in labels if x not in hierarchy.index]
+        if unknown:
+            raise DataFormatError(f"{where}: unknown label(s) {unknown}: add them to label.txt or fix the line")
+        closed = hierarchy.close(labels)
+        added_parents += len(closed) - len(set(labels))
+        examples.append(Example(text, tuple(closed)))
     if not examples:
         raise DataFormatError(f"{path}: no examples")
     if added_parents:
@@ -71,11 +66,14 @@ def read_texts(path: str | Path) -> list[str]:
     if not path.is_file():
         raise FileNotFoundError(f"text file not found: {path}")
     texts = []
-    with path.open(encoding="utf-8") as f:
-        for raw in f:
-            text = raw.rstrip("\r\n").split("\t", 1)[0]
-            if text.strip():
-                texts.append(text)
+    for lineno, line in iter_lines(path, DataFormatError):
+        if not line.strip():
+            continue  # blank lines carry nothing to predict
+        text = line.split("\t", 1)[0]
+        if not text.strip():
+            # Dropping it would shift every later prediction against its line.
+            raise DataFormatError(f"{path}:{lineno}: the text before the TAB is empty")
+        texts.append(text)
     if not texts:
         raise DataFormatError(f"{path}: no texts")
     return texts

@@ -34,10 +34,16 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray) -> Scores:
 
     y_true = np.asarray(y_true, dtype=bool)
     y_pred = np.asarray(y_pred, dtype=bool)
+    accuracy = float(accuracy_score(y_true, y_pred))
+    if y_true.shape[1] == 1:
+        # sklearn reads one column as a binary target and would score "absent" as a
+        # class; one label is its own micro and macro average.
+        p, r, f, _ = precision_recall_fscore_support(y_true[:, 0], y_pred[:, 0], average="binary", zero_division=0)
+        return Scores(accuracy, p, r, f, p, r, f)
     kw = dict(zero_division=0)
     mp, mr, mf, _ = precision_recall_fscore_support(y_true, y_pred, average="micro", **kw)
     Mp, Mr, Mf, _ = precision_recall_fscore_support(y_true, y_pred, average="macro", **kw)
-    return Scores(float(accuracy_score(y_true, y_pred)), mp, mr, mf, Mp, Mr, Mf)
+    return Scores(accuracy, mp, mr, mf, Mp, Mr, Mf)
 
 
 def level_scores(y_true: np.ndarray, y_pred: np.ndarray, hierarchy: LabelHierarchy) -> dict[int, Scores]:
@@ -54,8 +60,12 @@ def class_report(
 ) -> list[dict]:
     from sklearn.metrics import precision_recall_fscore_support
 
-    p, r, f, support = precision_recall_fscore_support(
-        np.asarray(y_true, bool), np.asarray(y_pred, bool), average=None, zero_division=0
+    y_true, y_pred = np.asarray(y_true, bool), np.asarray(y_pred, bool)
+    # labels=[True] keeps a one-column matrix from being scored as two classes.
+    p, r, f, support = (
+        precision_recall_fscore_support(y_true, y_pred, average=None, zero_division=0)
+        if y_true.shape[1] > 1
+        else precision_recall_fscore_support(y_true[:, 0], y_pred[:, 0], labels=[True], average=None, zero_division=0)
     )
     rows = []
     for i, label in enumerate(hierarchy.labels):

@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))  # paddle sets 1 otherwise
 

@@ -17,8 +17,12 @@ class Prediction:
     confidences: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"text": self.text, "labels": self.labels, "label_ids": self.label_ids,
-                "confidences": [round(c, 6) for c in self.confidences]}
+        return {
+            "text": self.text,
+            "labels": self.labels,
+            "label_ids": self.label_ids,
+            "confidences": [round(c, 6) for c in self.confidences],
+        }
 
 
 def from_decoded(texts: list[str], probs: np.ndarray, pred: np.ndarray, hierarchy: LabelHierarchy) -> list[Prediction]:

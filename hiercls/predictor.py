@@ -3,8 +3,8 @@ Paddle checkpoint, with the same tokenizer, thresholds and decoder as the server
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -30,7 +30,10 @@ class OnnxPredictor:
         self.hierarchy = LabelHierarchy.from_file(export_dir / "label.txt")
         self.thresholds = load_thresholds(export_dir / THRESHOLDS_FILE, self.hierarchy)
         self.encoder = TextEncoder(
-            export_dir / TOKENIZER_FILE, max_seq_length or meta["max_seq_length"], meta["pad_token_id"], pad_to_multiple_of=1
+            export_dir / TOKENIZER_FILE,
+            max_seq_length or meta["max_seq_length"],
+            meta["pad_token_id"],
+            pad_to_multiple_of=1,
         )
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -44,8 +47,13 @@ class OnnxPredictor:
             out[idx] = self.session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})[0]
         return out
 
-    def predict(self, texts: Sequence[str], batch_size: int = 32, decoder: str = "closure",
-                thresholds: np.ndarray | float | None = None) -> list[Prediction]:
+    def predict(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        decoder: str = "closure",
+        thresholds: np.ndarray | float | None = None,
+    ) -> list[Prediction]:
         probs = sigmoid(self.logits(texts, batch_size))
         pred = decode(probs, self.thresholds if thresholds is None else thresholds, self.hierarchy, decoder)
         return from_decoded(list(texts), probs, pred, self.hierarchy)

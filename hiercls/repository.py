@@ -33,7 +33,9 @@ RUNTIME_DIR = Path(runtime.__file__).parent
 
 def spec_from_export(export_dir: str | Path, **overrides) -> RepositorySpec:
     meta = json.loads((Path(export_dir) / EXPORT_META).read_text(encoding="utf-8"))
-    fields = dict(num_labels=meta["num_labels"], max_seq_length=meta["max_seq_length"], pad_token_id=meta["pad_token_id"])
+    fields = dict(
+        num_labels=meta["num_labels"], max_seq_length=meta["max_seq_length"], pad_token_id=meta["pad_token_id"]
+    )
     fields.update({k: v for k, v in overrides.items() if v is not None})
     return RepositorySpec(**fields)
 
@@ -46,7 +48,9 @@ def _python_model(version_dir: Path, backend_file: str) -> None:
 def _check_export(export_dir: Path) -> LabelHierarchy:
     missing = [n for n in (ONNX_FILE, TOKENIZER_FILE, "label.txt", EXPORT_META) if not (export_dir / n).is_file()]
     if missing:
-        raise FileNotFoundError(f"{export_dir} is not an export folder: missing {missing} (run builders/export_model.py)")
+        raise FileNotFoundError(
+            f"{export_dir} is not an export folder: missing {missing} (run builders/export_model.py)"
+        )
     hierarchy = LabelHierarchy.from_file(export_dir / "label.txt")
     load_thresholds(export_dir / THRESHOLDS_FILE, hierarchy)  # fail here, not at server start
     return hierarchy

@@ -52,7 +52,11 @@ def backend_directory(root: Path, cache: Path) -> Path:
         raise ServerError(f"the Triton python backend has no stub for Python {version}")
     python_dir = cache / "python"
     python_dir.mkdir(parents=True, exist_ok=True)
-    for src in (root / "backends/python/libtriton_python.so", root / "backends/python/triton_python_backend_utils.py", stub):
+    for src in (
+        root / "backends/python/libtriton_python.so",
+        root / "backends/python/triton_python_backend_utils.py",
+        stub,
+    ):
         link = python_dir / src.name
         if link.is_symlink() or link.exists():
             if link.resolve() == src.resolve():
@@ -105,9 +109,13 @@ class TritonServer:
             f"--model-repository={Path(self.model_repository).resolve()}",
             f"--backend-directory={backends}",
             f"--cache-directory={root / 'caches'}",
-            f"--http-address={self.host}", f"--http-port={self.http_port}",
-            f"--grpc-address={self.host}", f"--grpc-port={self.grpc_port}",
-            "--allow-metrics=true", f"--metrics-address={self.host}", f"--metrics-port={self.metrics_port}",
+            f"--http-address={self.host}",
+            f"--http-port={self.http_port}",
+            f"--grpc-address={self.host}",
+            f"--grpc-port={self.grpc_port}",
+            "--allow-metrics=true",
+            f"--metrics-address={self.host}",
+            f"--metrics-port={self.metrics_port}",
             "--allow-gpu-metrics=false",
             "--exit-on-error=true",
             "--strict-readiness=true",
@@ -115,7 +123,7 @@ class TritonServer:
             *self.extra_args,
         ]
 
-    def start(self) -> "TritonServer":
+    def start(self) -> TritonServer:
         if not (Path(self.model_repository) / "repository.json").is_file() and not any(
             Path(self.model_repository).glob("*/config.pbtxt")
         ):
@@ -128,7 +136,10 @@ class TritonServer:
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         logger.info("starting tritonserver: http %s grpc %s", self.http_url, self.grpc_url)
         self._proc = subprocess.Popen(
-            self.command(backends, root), env=server_env(root), stdout=out, stderr=subprocess.STDOUT,
+            self.command(backends, root),
+            env=server_env(root),
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
@@ -165,7 +176,7 @@ class TritonServer:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
-    def __enter__(self) -> "TritonServer":
+    def __enter__(self) -> TritonServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -174,25 +185,40 @@ class TritonServer:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Serve a model repository with the bundled tritonserver (CPU).")
-    p.add_argument("--model_repository", default="model_repository", help="Repository built by builders/build_repository.py.")
+    p.add_argument(
+        "--model_repository", default="model_repository", help="Repository built by builders/build_repository.py."
+    )
     p.add_argument("--host", default="127.0.0.1", help="Address to bind (loopback by default).")
     p.add_argument("--http_port", type=int, default=8000, help="HTTP port (0: any free one).")
     p.add_argument("--grpc_port", type=int, default=8001, help="gRPC port (0: any free one).")
     p.add_argument("--metrics_port", type=int, default=8002, help="Prometheus metrics port (0: any free one).")
     p.add_argument("--log_file", default=None, help="Server log file (default: a file in the temp folder).")
-    p.add_argument("--then", nargs=argparse.REMAINDER, default=None,
-                   help="Run this command once the server is ready (HIERCLS_GRPC_URL/HIERCLS_HTTP_URL set), then stop; exit with its code.")
+    p.add_argument(
+        "--then",
+        nargs=argparse.REMAINDER,
+        default=None,
+        help="Run this command once the server is ready (HIERCLS_GRPC_URL/HIERCLS_HTTP_URL set), then stop; exit with its code.",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    server = TritonServer(Path(args.model_repository), args.host, args.http_port, args.grpc_port, args.metrics_port,
-                          Path(args.log_file) if args.log_file else None)
+    server = TritonServer(
+        Path(args.model_repository),
+        args.host,
+        args.http_port,
+        args.grpc_port,
+        args.metrics_port,
+        Path(args.log_file) if args.log_file else None,
+    )
     if server.log_file is None:
         server.log_file = Path(tempfile.gettempdir()) / "hiercls-tritonserver.log"
     with server:
         if args.then:
             env = dict(os.environ, HIERCLS_GRPC_URL=server.grpc_url, HIERCLS_HTTP_URL=server.http_url)
             sys.exit(subprocess.call(args.then, env=env))
-        print(f"serving {args.model_repository}: grpc {server.grpc_url}, http {server.http_url} (log {server.log_file}); Ctrl-C stops", flush=True)
+        print(
+            f"serving {args.model_repository}: grpc {server.grpc_url}, http {server.http_url} (log {server.log_file}); Ctrl-C stops",
+            flush=True,
+        )
         try:
             while server._proc is not None and server._proc.poll() is None:
                 time.sleep(1)

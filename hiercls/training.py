@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import random
 import shutil
@@ -156,12 +155,22 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
                 eta = (total_steps - step) * args.batch_size / rate
                 logger.info(
                     "epoch %d step %d/%d loss %.4f lr %.2e %.1f samples/s ETA %.0fs",
-                    epoch, step, total_steps, float(loss), lr.get_lr(), rate, eta,
+                    epoch,
+                    step,
+                    total_steps,
+                    float(loss),
+                    lr.get_lr(),
+                    rate,
+                    eta,
                 )
         dev = evaluate_micro_f1(model, dev_ids, y_dev, hierarchy, args.batch_size)
         history.append({"epoch": epoch, **dev})
         logger.info(
-            "epoch %d dev micro_f1 %.4f macro_f1 %.4f accuracy %.4f", epoch, dev["micro_f1"], dev["macro_f1"], dev["accuracy"]
+            "epoch %d dev micro_f1 %.4f macro_f1 %.4f accuracy %.4f",
+            epoch,
+            dev["micro_f1"],
+            dev["macro_f1"],
+            dev["accuracy"],
         )
         if dev["micro_f1"] > best:
             best, best_epoch, bad_epochs = dev["micro_f1"], epoch, 0

@@ -17,6 +17,7 @@ from tritonclient.grpc import model_config_pb2 as mc
 
 from hiercls.runtime import contract
 from hiercls.runtime.contract import ModelNames, model_names
+from hiercls.runtime.tokenization import DEFAULT_MAX_TEXT_CHARS
 
 Target = Literal["cpu", "gpu"]
 TARGETS: tuple[str, ...] = ("cpu", "gpu")
@@ -37,6 +38,7 @@ class RepositorySpec:
     model_instances: int = 1
     intra_op_num_threads: int = 0
     pad_to_multiple_of: int = 16
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
     decoder: str = "closure"
     warmup: bool = True
     tensorrt_fp16: bool = False
@@ -60,7 +62,7 @@ class RepositorySpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RepositorySpec":
+    def from_dict(cls, d: dict) -> RepositorySpec:
         d = dict(d)
         d["preferred_batch_sizes"] = tuple(d.get("preferred_batch_sizes", ()))
         return cls(**d)
@@ -90,6 +92,7 @@ def tokenizer_config(spec: RepositorySpec) -> mc.ModelConfig:
         max_seq_length=spec.max_seq_length,
         pad_token_id=spec.pad_token_id,
         pad_to_multiple_of=spec.pad_to_multiple_of,
+        max_text_chars=spec.max_text_chars,
     )
     return c
 

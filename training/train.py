@@ -33,7 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="PaddleNLP model name or local model directory; with --from_scratch, a shape "
         "(hiercls-tiny, ernie-3.0-nano-zh, ...).",
     )
-    model.add_argument("--from_scratch", action="store_true", help="Random weights of that shape and a vocabulary built from train.txt (no download).")
+    model.add_argument(
+        "--from_scratch",
+        action="store_true",
+        help="Random weights of that shape and a vocabulary built from train.txt (no download).",
+    )
     model.add_argument("--init_from_ckpt", default=None, help="A .pdparams file to initialise the model from.")
     opt = p.add_argument_group("optimisation")
     opt.add_argument("--device", default="cpu", choices=["cpu", "gpu", "xpu", "npu"], help="Device to train on.")
@@ -47,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--early_stop_nums", type=int, default=10, help="Epochs without improvement before stopping.")
     opt.add_argument("--seed", type=int, default=3, help="Random seed.")
     out = p.add_argument_group("output")
-    out.add_argument("--save_dir", default="./checkpoint", help="Where the best checkpoint (by dev micro F1) is written.")
+    out.add_argument(
+        "--save_dir", default="./checkpoint", help="Where the best checkpoint (by dev micro F1) is written."
+    )
     out.add_argument("--logging_steps", type=int, default=5, help="Log loss and rate every N steps.")
     return p
 
@@ -58,7 +64,12 @@ def main(argv: list[str] | None = None) -> None:
     from hiercls.training import train
 
     summary = train(args)
-    logging.info("best dev micro F1 %.4f at epoch %d (%ss)", summary["best_dev_micro_f1"], summary["best_epoch"], summary["train_seconds"])
+    logging.info(
+        "best dev micro F1 %.4f at epoch %d (%ss)",
+        summary["best_dev_micro_f1"],
+        summary["best_epoch"],
+        summary["train_seconds"],
+    )
 
 
 if __name__ == "__main__":

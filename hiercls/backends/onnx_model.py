@@ -41,9 +41,7 @@ class TritonPythonModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(params.get("intra_op_num_threads", "0"))
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            str(version_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(str(version_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"])
 
     def execute(self, requests):
         pb = self.pb
@@ -53,7 +51,9 @@ class TritonPythonModel:
                 ids = pb.get_input_tensor_by_name(request, contract.INPUT_IDS).as_numpy().astype(np.int64)
                 types = pb.get_input_tensor_by_name(request, contract.TOKEN_TYPE_IDS).as_numpy().astype(np.int64)
                 if ids.ndim != 2 or ids.shape != types.shape:
-                    raise ValueError(f"input_ids {list(ids.shape)} and token_type_ids {list(types.shape)} must match, [N, T]")
+                    raise ValueError(
+                        f"input_ids {list(ids.shape)} and token_type_ids {list(types.shape)} must match, [N, T]"
+                    )
                 batch.append((i, ids, types))
             except Exception as e:
                 responses[i] = pb.InferenceResponse(error=pb.TritonError(f"{contract.LOGITS}: {e}"))

@@ -6,8 +6,6 @@ maximum. A bad text fails only its own request.
 
 from __future__ import annotations
 
-import numpy as np
-
 try:  # inside a built model repository
     from hiercls_runtime import contract
     from hiercls_runtime.tokenization import TOKENIZER_FILE, TextEncoder, TextError
@@ -30,6 +28,7 @@ class TritonPythonModel:
             max_seq_length=int(params["max_seq_length"]),
             pad_id=int(params["pad_token_id"]),
             pad_to_multiple_of=int(params["pad_to_multiple_of"]),
+            max_text_chars=int(params["max_text_chars"]),
         )
 
     def execute(self, requests):
@@ -50,7 +49,9 @@ class TritonPythonModel:
                     )
                 )
             except TextError as e:  # the client's fault: INVALID_ARG, not INTERNAL
-                responses.append(pb.InferenceResponse(error=pb.TritonError(f"tokenizer: {e}", pb.TritonError.INVALID_ARG)))
+                responses.append(
+                    pb.InferenceResponse(error=pb.TritonError(f"tokenizer: {e}", pb.TritonError.INVALID_ARG))
+                )
             except Exception as e:  # one bad request must not take the others down
                 responses.append(pb.InferenceResponse(error=pb.TritonError(f"tokenizer: {e}")))
         return responses

@@ -7,11 +7,13 @@ stay distinct.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
+
+from .io import atomic_write_text, iter_lines
 
 PATH_SEP = "##"
 
@@ -64,24 +66,25 @@ class LabelHierarchy:
         object.__setattr__(self, "levels", np.array([label_level(x) for x in self.labels], dtype=np.int64))
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "LabelHierarchy":
+    def from_file(cls, path: str | Path) -> LabelHierarchy:
         """Read label.txt (one path per line). Errors name the file and line."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"label file not found: {path}")
         labels: list[str] = []
         lines: dict[str, int] = {}
-        with path.open(encoding="utf-8") as f:
-            for lineno, raw in enumerate(f, 1):
-                label = raw.strip()
-                if not label:
-                    continue
-                if "\t" in label or "," in label:
-                    raise LabelFileError(f"{path}:{lineno}: label {label!r} contains a TAB or comma")
-                if label in lines:
-                    raise LabelFileError(f"{path}:{lineno}: label {label!r} already on line {lines[label]}")
-                lines[label] = lineno
-                labels.append(label)
+        for lineno, raw in iter_lines(path, LabelFileError):
+            label = raw.strip()
+            if not label:
+                continue
+            if "\t" in label or "," in label:
+                raise LabelFileError(f"{path}:{lineno}: label {label!r} contains a TAB or comma")
+            if any(part.strip() == "" for part in label.split(PATH_SEP)):
+                raise LabelFileError(f"{path}:{lineno}: label {label!r} has an empty level between '{PATH_SEP}'")
+            if label in lines:
+                raise LabelFileError(f"{path}:{lineno}: label {label!r} already on line {lines[label]}")
+            lines[label] = lineno
+            labels.append(label)
         for label in labels:
             parent = parent_path(label)
             if parent is not None and parent not in lines:
@@ -97,8 +100,6 @@ class LabelHierarchy:
             raise LabelFileError(f"{path}: {e}") from None
 
     def save(self, path: str | Path) -> None:
-        from .io import atomic_write_text
-
         atomic_write_text(path, "".join(f"{x}\n" for x in self.labels))
 
     def __len__(self) -> int:

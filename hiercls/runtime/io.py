@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,20 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def iter_lines(path: str | Path, error: type[Exception] = ValueError) -> Iterator[tuple[int, str]]:
+    """(line number, line without its newline) of a UTF-8 text file. A BOM (Windows
+    editors) is dropped; a line that is not UTF-8 raises ``error`` naming file and line."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise error(f"{path}:{lineno}: not valid UTF-8 (byte {e.start}); save the file as UTF-8") from None
+            yield lineno, line.rstrip("\r\n")
 
 
 def _umask() -> int:

@@ -19,9 +19,10 @@ def default_thresholds(hierarchy: LabelHierarchy, value: float = DEFAULT_THRESHO
 
 
 def save_thresholds(path: str | Path, hierarchy: LabelHierarchy, thresholds: np.ndarray, **meta) -> None:
-    thresholds = np.asarray(thresholds, dtype=np.float32)
+    thresholds = np.round(np.asarray(thresholds, dtype=np.float64), 6)
     if thresholds.shape != (len(hierarchy),):
         raise ValueError(f"need {len(hierarchy)} thresholds, got shape {list(thresholds.shape)}")
+    check_range(thresholds, str(path))
     atomic_write_json(
         path,
         {"thresholds": {label: round(float(t), 6) for label, t in zip(hierarchy.labels, thresholds)}, **meta},
@@ -35,17 +36,26 @@ def load_thresholds(path: str | Path, hierarchy: LabelHierarchy) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         return default_thresholds(hierarchy)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    table = data.get("thresholds")
-    if not isinstance(table, dict):
-        raise ValueError(f"{path}: expected an object 'thresholds' mapping label -> value")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    table = data.get("thresholds") if isinstance(data, dict) else None
+    if not isinstance(table, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in table.values()
+    ):
+        raise ValueError(f'{path}: expected {{"thresholds": {{label: number, ...}}}}')
     unknown = sorted(set(table) - set(hierarchy.labels))
     missing = [x for x in hierarchy.labels if x not in table]
     if unknown or missing:
-        raise ValueError(
-            f"{path}: thresholds do not match label.txt (unknown: {unknown[:5]}, missing: {missing[:5]})"
-        )
+        raise ValueError(f"{path}: thresholds do not match label.txt (unknown: {unknown[:5]}, missing: {missing[:5]})")
     out = np.array([float(table[x]) for x in hierarchy.labels], dtype=np.float32)
-    if not np.all((out > 0) & (out < 1)):
-        raise ValueError(f"{path}: every threshold must lie strictly between 0 and 1")
+    check_range(out, str(path))
     return out
+
+
+def check_range(thresholds: np.ndarray, where: str) -> None:
+    # 0 would predict every label and 1 none: both are mistakes, not settings.
+    bad = ~((thresholds > 0) & (thresholds < 1))
+    if bad.any():
+        raise ValueError(f"{where}: every threshold must lie strictly between 0 and 1 (got {thresholds[bad][:5]})")

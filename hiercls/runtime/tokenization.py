@@ -9,12 +9,14 @@ requests of equal shape, finds partners more often.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 TOKENIZER_FILE = "tokenizer.json"
+# Texts are truncated to max_seq_length tokens; this bounds what a request may send.
+DEFAULT_MAX_TEXT_CHARS = 20_000
 
 
 class TextError(ValueError):
@@ -41,6 +43,7 @@ class TextEncoder:
         max_seq_length: int,
         pad_id: int = 0,
         pad_to_multiple_of: int = 16,
+        max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
     ) -> None:
         from tokenizers import Tokenizer
 
@@ -52,16 +55,26 @@ class TextEncoder:
         self.max_seq_length = max_seq_length
         self.pad_id = pad_id
         self.pad_to_multiple_of = max(1, pad_to_multiple_of)
-        # A token covers at least one character, so characters past this bound can
-        # never reach the model; cutting them first bounds the work a huge text costs.
-        self.max_chars = 64 * max_seq_length
+        self.max_text_chars = max_text_chars
 
     def encode(self, texts: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
         """(input_ids, token_type_ids), both int64 [N, T]. Raises TextError naming the row."""
         if len(texts) == 0:
             raise TextError("no texts in the request")
-        clean = [as_text(t, row)[: self.max_chars] for row, t in enumerate(texts)]
+        clean = [as_text(t, row) for row, t in enumerate(texts)]
+        for row, text in enumerate(clean):
+            if len(text) > self.max_text_chars:
+                # Refused rather than cut: cutting by characters can drop the very tokens
+                # truncation would keep (long whitespace runs), and a text this size is
+                # more likely a client bug than a document to classify by its start.
+                raise TextError(
+                    f"text {row} has {len(text)} characters, over the limit of {self.max_text_chars} "
+                    "(max_text_chars); split or shorten it"
+                )
         encodings = self.tokenizer.encode_batch(clean)
+        for row, e in enumerate(encodings):
+            if all(e.special_tokens_mask):
+                raise TextError(f"text {row} has nothing to classify (only whitespace or control characters)")
         longest = max(len(e.ids) for e in encodings)
         m = self.pad_to_multiple_of
         width = min(self.max_seq_length, -(-longest // m) * m)

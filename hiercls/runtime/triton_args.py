@@ -18,6 +18,8 @@ def parse_args(args: dict[str, str]) -> tuple[dict[str, Any], dict[str, str], Pa
 def output_dtypes(pb_utils, config: dict[str, Any]) -> dict[str, Any]:
     """numpy dtype of every output, by name, from the model's own config."""
     return {
-        out["name"]: pb_utils.triton_string_to_numpy(pb_utils.get_output_config_by_name(config, out["name"])["data_type"])
+        out["name"]: pb_utils.triton_string_to_numpy(
+            pb_utils.get_output_config_by_name(config, out["name"])["data_type"]
+        )
         for out in config["output"]
     }
