@@ -51,8 +51,15 @@ def build_wordpiece_tokenizer(
 
 
 def write_tokenizer_json(checkpoint_dir: str | Path, output_dir: str | Path) -> Path:
-    """Write output_dir/tokenizer.json from a PaddleNLP checkpoint's vocab.txt."""
+    """Write output_dir/tokenizer.json: the checkpoint's own tokenizer.json if it has
+    one (encoders whose training tokenizer already is a HF tokenizer), else one
+    built from its WordPiece vocab.txt."""
     checkpoint_dir = Path(checkpoint_dir)
+    own = checkpoint_dir / TOKENIZER_FILE
+    if own.is_file():
+        out = Path(output_dir) / TOKENIZER_FILE
+        atomic_write_text(out, own.read_text(encoding="utf-8"))
+        return out
     vocab_file = checkpoint_dir / "vocab.txt"
     if not vocab_file.is_file():
         raise FileNotFoundError(
