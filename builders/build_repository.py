@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Refuse texts longer than this many characters (default 20000).",
     )
-    s.add_argument("--decoder", default="closure", choices=DECODERS, help="Hierarchy decoding in the postprocess.")
+    s.add_argument(
+        "--decoder", default=None, choices=DECODERS, help="Hierarchy decoding in the postprocess (default: the one tuned on dev)."
+    )
     s.add_argument("--no_warmup", action="store_true", help="Skip model warm-up at load.")
     s.add_argument("--tensorrt_fp16", action="store_true", help="gpu target: TensorRT execution accelerator in FP16.")
     return p

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hiercls.runtime import contract
-from hiercls.runtime.io import atomic_write_json
+from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
 from hiercls.runtime.thresholds import THRESHOLDS_FILE
 
 logger = logging.getLogger(__name__)
@@ -113,9 +113,7 @@ def export_checkpoint(
     if not texts:
         raise ValueError("no texts for the parity check: pass --parity_file (one text per line)")
 
-    tmp = output_path.with_name(output_path.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = fresh_dir(output_path.with_name(output_path.name + ".tmp"))
     program, params = save_static(model, tmp / "inference")
     logger.info("static graph: %s", program.name)
     to_onnx(program, params, tmp / ONNX_FILE, opset)
@@ -137,10 +135,5 @@ def export_checkpoint(
         "source_checkpoint": str(params_path.resolve()),
     }
     atomic_write_json(tmp / EXPORT_META, meta)
-    old = output_path.with_name(output_path.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if output_path.exists():
-        output_path.rename(old)
-    tmp.rename(output_path)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_dir(tmp, output_path)
     return meta

@@ -1,8 +1,14 @@
 """Offline prediction without Triton: the exported ONNX model (onnxruntime) or the
-Paddle checkpoint, with the same tokenizer, thresholds and decoder as the server."""
+Paddle checkpoint, with the same tokenizer, thresholds and decoder as the server.
+
+Both read label.txt and thresholds.json (per-label thresholds and the decoder
+tuned on dev) from their folder; both batch texts sorted by length, each batch
+padded to its own longest text.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,22 +19,49 @@ from hiercls.prediction import Prediction, from_decoded
 from hiercls.runtime import contract
 from hiercls.runtime.decoding import decode, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
-from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_thresholds
+from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
 from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
 
+BACKENDS = ("paddle", "onnx")
 
-class OnnxPredictor:
+
+class Predictor:
+    """Shared decoding; subclasses provide ``logits``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.hierarchy = LabelHierarchy.from_file(folder / "label.txt")
+        self.thresholds = load_thresholds(folder / THRESHOLDS_FILE, self.hierarchy)
+        self.decoder = load_decoder(folder / THRESHOLDS_FILE)
+
+    def logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        raise NotImplementedError
+
+    def decode(
+        self, probs: np.ndarray, decoder: str | None = None, thresholds: np.ndarray | float | None = None
+    ) -> np.ndarray:
+        t = self.thresholds if thresholds is None else thresholds
+        return decode(probs, t, self.hierarchy, decoder or self.decoder)
+
+    def predict(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        decoder: str | None = None,
+        thresholds: np.ndarray | float | None = None,
+    ) -> list[Prediction]:
+        probs = sigmoid(self.logits(texts, batch_size))
+        return from_decoded(list(texts), probs, self.decode(probs, decoder, thresholds), self.hierarchy)
+
+
+class OnnxPredictor(Predictor):
     """Predicts from an export folder (builders/export_model.py)."""
 
     def __init__(self, export_dir: str | Path, max_seq_length: int | None = None, threads: int = 0) -> None:
-        import json
-
         import onnxruntime as ort
 
         export_dir = Path(export_dir)
+        super().__init__(export_dir)
         meta = json.loads((export_dir / "export_meta.json").read_text(encoding="utf-8"))
-        self.hierarchy = LabelHierarchy.from_file(export_dir / "label.txt")
-        self.thresholds = load_thresholds(export_dir / THRESHOLDS_FILE, self.hierarchy)
         self.encoder = TextEncoder(
             export_dir / TOKENIZER_FILE,
             max_seq_length or meta["max_seq_length"],
@@ -47,13 +80,41 @@ class OnnxPredictor:
             out[idx] = self.session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})[0]
         return out
 
-    def predict(
-        self,
-        texts: Sequence[str],
-        batch_size: int = 32,
-        decoder: str = "closure",
-        thresholds: np.ndarray | float | None = None,
-    ) -> list[Prediction]:
-        probs = sigmoid(self.logits(texts, batch_size))
-        pred = decode(probs, self.thresholds if thresholds is None else thresholds, self.hierarchy, decoder)
-        return from_decoded(list(texts), probs, pred, self.hierarchy)
+
+class PaddlePredictor(Predictor):
+    """Predicts from a training checkpoint (training/train.py --save_dir)."""
+
+    def __init__(self, params_path: str | Path, max_seq_length: int | None = None, device: str | None = None) -> None:
+        import paddle
+
+        from hiercls.modeling import load_checkpoint
+
+        params_path = Path(params_path)
+        if device:
+            paddle.set_device(device)
+        super().__init__(params_path)
+        self.model, self.tokenizer = load_checkpoint(params_path)
+        meta_file = params_path / "train_meta.json"
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+        self.max_seq_length = max_seq_length or meta.get("max_seq_length", 128)
+        if self.model.num_labels != len(self.hierarchy):
+            raise ValueError(
+                f"{params_path}: model has {self.model.num_labels} outputs, label.txt {len(self.hierarchy)}"
+            )
+
+    def logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        from hiercls.training import encode, paddle_logits
+
+        ids = encode(self.tokenizer, list(texts), self.max_seq_length)
+        return paddle_logits(self.model, ids, batch_size, int(self.tokenizer.pad_token_id))
+
+
+def load_predictor(
+    backend: str, path: str | Path, max_seq_length: int | None = None, device: str | None = None
+) -> Predictor:
+    """``paddle``: path is a checkpoint; ``onnx``: path is an export folder."""
+    if backend == "paddle":
+        return PaddlePredictor(path, max_seq_length, device)
+    if backend == "onnx":
+        return OnnxPredictor(path, max_seq_length)
+    raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")

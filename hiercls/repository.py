@@ -20,8 +20,8 @@ from pathlib import Path
 from hiercls import backends, runtime
 from hiercls.export import EXPORT_META, ONNX_FILE
 from hiercls.runtime.hierarchy import LabelHierarchy
-from hiercls.runtime.io import atomic_write_json, atomic_write_text
-from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_thresholds
+from hiercls.runtime.io import atomic_write_json, atomic_write_text, fresh_dir, swap_dir
+from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
 from hiercls.runtime.tokenization import TOKENIZER_FILE
 from hiercls.triton_config import RepositorySpec, render, repository_configs
 
@@ -36,6 +36,8 @@ def spec_from_export(export_dir: str | Path, **overrides) -> RepositorySpec:
     fields = dict(
         num_labels=meta["num_labels"], max_seq_length=meta["max_seq_length"], pad_token_id=meta["pad_token_id"]
     )
+    # The decoder tuned on dev travels in thresholds.json; a flag still overrides it.
+    fields["decoder"] = load_decoder(Path(export_dir) / THRESHOLDS_FILE)
     fields.update({k: v for k, v in overrides.items() if v is not None})
     return RepositorySpec(**fields)
 
@@ -65,11 +67,10 @@ def build_repository(export_dir: str | Path, output_dir: str | Path, spec: Repos
     names = spec.names
     configs = repository_configs(spec)
     output_dir.mkdir(parents=True, exist_ok=True)
-    staging = output_dir / ".staging"
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = fresh_dir(output_dir / ".staging")
     version = {name: staging / name / "1" for name in configs}
     for d in version.values():
-        d.mkdir(parents=True)
+        d.mkdir(parents=True, exist_ok=True)
 
     _python_model(version[names.tokenizer], "tokenizer.py")
     shutil.copy2(export_dir / TOKENIZER_FILE, version[names.tokenizer] / TOKENIZER_FILE)
@@ -88,7 +89,7 @@ def build_repository(export_dir: str | Path, output_dir: str | Path, spec: Repos
 
     previous = _previous_models(output_dir)
     for name in configs:
-        _swap_in(staging / name, output_dir / name)
+        swap_dir(staging / name, output_dir / name)
     for stale in previous - set(configs):
         shutil.rmtree(output_dir / stale, ignore_errors=True)
     shutil.rmtree(staging, ignore_errors=True)
@@ -99,12 +100,3 @@ def build_repository(export_dir: str | Path, output_dir: str | Path, spec: Repos
 def _previous_models(output_dir: Path) -> set[str]:
     f = output_dir / SPEC_FILE
     return set(json.loads(f.read_text(encoding="utf-8")).get("models", [])) if f.is_file() else set()
-
-
-def _swap_in(new: Path, dest: Path) -> None:
-    old = dest.with_name(f".{dest.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if dest.exists():
-        dest.rename(old)
-    new.rename(dest)
-    shutil.rmtree(old, ignore_errors=True)

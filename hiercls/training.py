@@ -1,12 +1,27 @@
-"""The training loop behind training/train.py (PaddlePaddle dygraph, sigmoid + BCE)."""
+"""The training loop behind training/train.py (PaddlePaddle dygraph, sigmoid + BCE).
+
+- batches are padded to their own longest text;
+- the learning rate always follows its schedule (linear decay, optional warm-up);
+- dev micro F1 after every epoch picks the checkpoint written to ``save_dir``;
+- the full training state (weights, optimizer, schedule, progress, RNG) is saved to
+  ``<save_dir>.state`` every ``save_steps`` steps, at every epoch end and on Ctrl-C,
+  and ``--resume`` continues from it, mid-epoch included;
+- under ``python -m paddle.distributed.launch`` each process trains on its shard
+  of every epoch and gradients are all-reduced (gloo on CPU, NCCL on GPU);
+- at the end, per-label thresholds and the decoder are tuned on dev with the best
+  weights and saved into the checkpoint (hiercls.tuning).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import pickle
 import random
-import shutil
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +31,7 @@ from hiercls.batching import length_sorted_batches, pad_batch
 from hiercls.data import Example, dataset_files, read_examples
 from hiercls.runtime.decoding import decode, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
-from hiercls.runtime.io import atomic_write_json
+from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
 from hiercls.runtime.thresholds import THRESHOLDS_FILE, default_thresholds, save_thresholds
 
 logger = logging.getLogger(__name__)
@@ -46,20 +61,13 @@ def paddle_logits(model, ids: list[list[int]], batch_size: int, pad_id: int = 0)
 def save_checkpoint(save_dir: Path, model, tokenizer, hierarchy: LabelHierarchy, meta: dict) -> None:
     """Write the checkpoint to a temp dir, then swap it in: a crash never leaves half
     a checkpoint in save_dir."""
-    tmp = save_dir.with_name(save_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = fresh_dir(save_dir.with_name(save_dir.name + ".tmp"))
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
     hierarchy.save(tmp / "label.txt")
     save_thresholds(tmp / THRESHOLDS_FILE, hierarchy, default_thresholds(hierarchy), source="default")
     atomic_write_json(tmp / TRAIN_META, meta)
-    old = save_dir.with_name(save_dir.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if save_dir.exists():
-        save_dir.rename(old)
-    tmp.rename(save_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_dir(tmp, save_dir)
 
 
 def sample_texts(texts: list[str], n: int = 16) -> list[str]:
@@ -70,12 +78,83 @@ def sample_texts(texts: list[str], n: int = 16) -> list[str]:
     return [by_len[round(i * (len(by_len) - 1) / (n - 1))] for i in range(n)]
 
 
-def evaluate_micro_f1(model, ids, y_true: np.ndarray, hierarchy: LabelHierarchy, batch_size: int) -> dict:
+def evaluate_micro_f1(model, ids, y_true: np.ndarray, hierarchy: LabelHierarchy, batch_size: int, pad_id: int) -> dict:
     from hiercls.metrics import scores
 
-    probs = sigmoid(paddle_logits(model, ids, batch_size))
+    probs = sigmoid(paddle_logits(model, ids, batch_size, pad_id))
     pred = decode(probs, default_thresholds(hierarchy), hierarchy)
     return scores(y_true, pred).as_dict()
+
+
+def state_dir(save_dir: Path) -> Path:
+    return save_dir.with_name(save_dir.name + ".state")
+
+
+STATE_FILE = "progress.json"
+
+
+def save_state(path: Path, model, optimizer, tokenizer, progress: dict) -> None:
+    """Everything --resume needs, written to a temp folder and swapped in."""
+    import paddle
+
+    tmp = fresh_dir(path.with_name(path.name + ".tmp"))
+    paddle.save(model.state_dict(), str(tmp / "model.pdparams"))
+    paddle.save(portable_optimizer_state(model, optimizer.state_dict()), str(tmp / "optimizer.pdopt"))
+    (tmp / "rng.pkl").write_bytes(pickle.dumps(paddle.get_rng_state()))
+    tokenizer.save_pretrained(str(tmp / "tokenizer"))  # a from-scratch vocab must come back identical
+    atomic_write_json(tmp / STATE_FILE, progress)
+    swap_dir(tmp, path)
+
+
+def portable_optimizer_state(model, state: dict, load: bool = False) -> dict:
+    """Key optimizer accumulators by structured parameter name instead of Paddle's
+    generated one (``linear_12.w_0``), which depends on how many layers the process
+    built before: a resumed run must find its moments whatever that count is.
+    ``load=True`` maps back. The LR schedule entry passes through."""
+    pairs = [(p.name, n) for n, p in model.named_parameters()]
+    if load:
+        pairs = [(n, p) for p, n in pairs]
+    pairs.sort(key=lambda x: -len(x[0]))  # longest first: no name is taken for a prefix of another
+    out = {}
+    for key, value in state.items():
+        for src, dst in pairs:
+            if key.startswith(src + "_"):
+                key = dst + key[len(src) :]
+                break
+        out[key] = value
+    return out
+
+
+class GracefulInterrupt:
+    """Turns Ctrl-C / SIGTERM into a request honoured at the next step boundary, so
+    the saved state is never taken in the middle of an update."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:  # a second Ctrl-C means now
+            raise KeyboardInterrupt
+        self.requested = True
+        logger.warning("interrupt received: finishing this step and saving the training state")
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int) -> np.ndarray:
+    """This process's share of epoch ``epoch``'s shuffled order. Derived from (seed,
+    epoch) alone, so a resumed run sees the same batches; shards are padded to equal
+    length so every process runs the same number of all-reduced steps."""
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    per_rank = -(-n // world)
+    order = np.resize(order, per_rank * world)
+    return order[rank::world]
 
 
 def train(args: argparse.Namespace) -> dict:
@@ -85,11 +164,17 @@ def train(args: argparse.Namespace) -> dict:
 
 def _train(args: argparse.Namespace, scratch: str) -> dict:
     import paddle
+    import paddle.distributed as dist
     from paddlenlp.transformers import LinearDecayWithWarmup
 
     from hiercls import modeling
 
     paddle.set_device(args.device)
+    world = dist.get_world_size()
+    if world > 1:
+        dist.init_parallel_env()
+    rank = dist.get_rank()
+    lead = rank == 0
     random.seed(args.seed)
     np.random.seed(args.seed)
     paddle.seed(args.seed)
@@ -98,25 +183,41 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
     hierarchy = LabelHierarchy.from_file(files.label)
     train_ex: list[Example] = read_examples(files.train, hierarchy)
     dev_ex: list[Example] = read_examples(files.dev, hierarchy)
-    logger.info("labels %d (depth %d), train %d, dev %d", len(hierarchy), hierarchy.depth, len(train_ex), len(dev_ex))
+    logger.info(
+        "labels %d (depth %d), train %d, dev %d, processes %d",
+        len(hierarchy),
+        hierarchy.depth,
+        len(train_ex),
+        len(dev_ex),
+        world,
+    )
 
     save_dir = Path(args.save_dir)
+    state_path = state_dir(save_dir)
+    resuming = bool(getattr(args, "resume", False)) and (state_path / STATE_FILE).is_file()
+    if getattr(args, "resume", False) and not resuming:
+        logger.info("--resume: no saved state at %s, starting from the beginning", state_path)
     if args.from_scratch:
-        vocab = modeling.build_char_vocab(e.text for e in train_ex)
+        if resuming:
+            vocab = (state_path / "tokenizer" / "vocab.txt").read_text(encoding="utf-8").splitlines()
+        else:
+            vocab = modeling.build_char_vocab(e.text for e in train_ex)
         model, tokenizer = modeling.new_model(args.model_name, len(hierarchy), vocab, Path(scratch))
         logger.info("from scratch: shape %s, vocab %d", args.model_name, len(vocab))
     else:
         model, tokenizer = modeling.pretrained_model(args.model_name, len(hierarchy))
-    if args.init_from_ckpt:
+    if args.init_from_ckpt and not resuming:
         model.set_dict(paddle.load(args.init_from_ckpt))
         logger.info("initialised from %s", args.init_from_ckpt)
+    pad_id = int(tokenizer.pad_token_id)
 
     train_ids = encode(tokenizer, [e.text for e in train_ex], args.max_seq_length)
     dev_ids = encode(tokenizer, [e.text for e in dev_ex], args.max_seq_length)
     y_train = hierarchy.multi_hot([e.labels for e in train_ex])
     y_dev = hierarchy.multi_hot([e.labels for e in dev_ex])
 
-    steps_per_epoch = -(-len(train_ex) // args.batch_size)
+    shard = len(epoch_order(len(train_ex), args.seed, 1, rank, world))
+    steps_per_epoch = -(-shard // args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     warmup = args.warmup_steps if args.warmup else 0
     # The schedule always advances (PaddleNLP's only did with --warmup); warm-up 0
@@ -130,72 +231,154 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
         apply_decay_param_fun=lambda name: name in decay,
     )
     criterion = paddle.nn.BCEWithLogitsLoss()
+    net = paddle.DataParallel(model) if world > 1 else model
 
-    best, best_epoch, bad_epochs, step = -1.0, 0, 0, 0
-    history = []
-    rng = np.random.default_rng(args.seed)
-    t_start = time.time()
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        order = rng.permutation(len(train_ex))
-        t_epoch, seen = time.time(), 0
-        for b in range(steps_per_epoch):
-            idx = order[b * args.batch_size : (b + 1) * args.batch_size]
-            x = paddle.to_tensor(pad_batch([train_ids[i] for i in idx]))
-            logits = model(x, token_type_ids=paddle.zeros_like(x))
-            loss = criterion(logits, paddle.to_tensor(y_train[idx]))
-            loss.backward()
-            optimizer.step()
-            lr.step()
-            optimizer.clear_grad()
-            step += 1
-            seen += len(idx)
-            if step % args.logging_steps == 0 or b == steps_per_epoch - 1:
-                rate = seen / max(time.time() - t_epoch, 1e-9)
-                eta = (total_steps - step) * args.batch_size / rate
-                logger.info(
-                    "epoch %d step %d/%d loss %.4f lr %.2e %.1f samples/s ETA %.0fs",
-                    epoch,
-                    step,
-                    total_steps,
-                    float(loss),
-                    lr.get_lr(),
-                    rate,
-                    eta,
-                )
-        dev = evaluate_micro_f1(model, dev_ids, y_dev, hierarchy, args.batch_size)
-        history.append({"epoch": epoch, **dev})
-        logger.info(
-            "epoch %d dev micro_f1 %.4f macro_f1 %.4f accuracy %.4f",
-            epoch,
-            dev["micro_f1"],
-            dev["macro_f1"],
-            dev["accuracy"],
+    progress = {"epoch": 1, "batch": 0, "step": 0, "best": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
+    if resuming:
+        model.set_state_dict(paddle.load(str(state_path / "model.pdparams")))
+        optimizer.set_state_dict(
+            portable_optimizer_state(model, paddle.load(str(state_path / "optimizer.pdopt")), load=True)
         )
-        if dev["micro_f1"] > best:
-            best, best_epoch, bad_epochs = dev["micro_f1"], epoch, 0
-            meta = {
-                "model_name": args.model_name,
-                "from_scratch": bool(args.from_scratch),
-                "max_seq_length": args.max_seq_length,
-                "epoch": epoch,
-                "dev": dev,
-                "label_train_counts": dict(zip(hierarchy.labels, y_train.sum(0).astype(int).tolist())),
-                # Real inputs of varied length for the export's Paddle-vs-ONNX check.
-                "sample_texts": sample_texts([e.text for e in dev_ex]),
-            }
-            save_checkpoint(save_dir, model, tokenizer, hierarchy, meta)
-            logger.info("saved best checkpoint (dev micro F1 %.4f) to %s", best, save_dir)
-        else:
-            bad_epochs += 1
-            if args.early_stop and bad_epochs >= args.early_stop_nums:
-                logger.info("early stop: no dev improvement for %d epochs", bad_epochs)
-                break
+        paddle.set_rng_state(pickle.loads((state_path / "rng.pkl").read_bytes()))
+        progress = json.loads((state_path / STATE_FILE).read_text(encoding="utf-8"))
+        logger.info(
+            "resumed from %s: epoch %d, batch %d, step %d",
+            state_path,
+            progress["epoch"],
+            progress["batch"],
+            progress["step"],
+        )
+
+    def checkpoint_state() -> None:
+        if lead:
+            save_state(state_path, model, optimizer, tokenizer, progress)
+
+    save_steps = getattr(args, "save_steps", 0) or 0
+    t_start = time.time()
+    stopped = False
+    interrupt = GracefulInterrupt()
+    try:
+        while progress["epoch"] <= args.epochs and not stopped:
+            epoch = progress["epoch"]
+            net.train()
+            order = epoch_order(len(train_ex), args.seed, epoch, rank, world)
+            t_epoch, seen = time.time(), 0
+            for b in range(progress["batch"], steps_per_epoch):
+                idx = order[b * args.batch_size : (b + 1) * args.batch_size]
+                x = paddle.to_tensor(pad_batch([train_ids[i] for i in idx], pad_id))
+                logits = net(x, token_type_ids=paddle.zeros_like(x))
+                loss = criterion(logits, paddle.to_tensor(y_train[idx]))
+                loss.backward()
+                optimizer.step()
+                lr.step()
+                optimizer.clear_grad()
+                progress["step"] += 1
+                progress["batch"] = b + 1
+                seen += len(idx) * world
+                step = progress["step"]
+                if step % args.logging_steps == 0 or b == steps_per_epoch - 1:
+                    rate = seen / max(time.time() - t_epoch, 1e-9)
+                    eta = (total_steps - step) * args.batch_size * world / rate
+                    logger.info(
+                        "epoch %d step %d/%d loss %.4f lr %.2e %.1f samples/s ETA %.0fs",
+                        epoch,
+                        step,
+                        total_steps,
+                        float(loss),
+                        lr.get_lr(),
+                        rate,
+                        eta,
+                    )
+                if interrupt.requested:
+                    checkpoint_state()
+                    raise SystemExit(
+                        f"interrupted at step {step}: training state saved to {state_path}; rerun with --resume"
+                    )
+                if save_steps and step % save_steps == 0 and b < steps_per_epoch - 1:
+                    checkpoint_state()
+            dev = evaluate_micro_f1(model, dev_ids, y_dev, hierarchy, args.batch_size, pad_id)
+            progress["history"].append({"epoch": epoch, **dev})
+            logger.info(
+                "epoch %d dev micro_f1 %.4f macro_f1 %.4f accuracy %.4f",
+                epoch,
+                dev["micro_f1"],
+                dev["macro_f1"],
+                dev["accuracy"],
+            )
+            if dev["micro_f1"] > progress["best"]:
+                progress.update(best=dev["micro_f1"], best_epoch=epoch, bad_epochs=0)
+                if lead:
+                    meta = {
+                        "model_name": args.model_name,
+                        "from_scratch": bool(args.from_scratch),
+                        "max_seq_length": args.max_seq_length,
+                        "epoch": epoch,
+                        "dev": dev,
+                        "label_train_counts": dict(zip(hierarchy.labels, y_train.sum(0).astype(int).tolist())),
+                        # Real inputs of varied length for the export's Paddle-vs-ONNX check.
+                        "sample_texts": sample_texts([e.text for e in dev_ex]),
+                    }
+                    save_checkpoint(save_dir, model, tokenizer, hierarchy, meta)
+                    logger.info("saved best checkpoint (dev micro F1 %.4f) to %s", dev["micro_f1"], save_dir)
+            else:
+                progress["bad_epochs"] += 1
+                if args.early_stop and progress["bad_epochs"] >= args.early_stop_nums:
+                    logger.info("early stop: no dev improvement for %d epochs", progress["bad_epochs"])
+                    stopped = True
+            progress.update(epoch=epoch + 1, batch=0)
+            checkpoint_state()
+    finally:
+        interrupt.restore()
+
+    if world > 1:
+        # Equal on every process when gradients were all-reduced; lets a user check sync.
+        checksum = float(sum(float(p.abs().sum()) for p in model.parameters()))
+        logger.info("rank %d parameter checksum %.6f", rank, checksum)
     summary = {
-        "best_dev_micro_f1": best,
-        "best_epoch": best_epoch,
+        "best_dev_micro_f1": progress["best"],
+        "best_epoch": progress["best_epoch"],
         "train_seconds": round(time.time() - t_start, 1),
-        "history": history,
+        "history": progress["history"],
     }
-    atomic_write_json(save_dir / "train_history.json", summary)
+    if lead and progress["best_epoch"]:
+        if getattr(args, "tune_thresholds", True):
+            summary["tuning"] = tune_checkpoint(save_dir, dev_ids, y_dev, hierarchy, args.batch_size, pad_id)
+        atomic_write_json(save_dir / "train_history.json", summary)
     return summary
+
+
+def tune_checkpoint(
+    save_dir: Path, dev_ids, y_dev: np.ndarray, hierarchy: LabelHierarchy, batch_size: int, pad_id: int
+) -> dict:
+    """Tune thresholds and the decoder on dev with the saved best weights; write them
+    into the checkpoint's thresholds.json."""
+    from hiercls.modeling import load_checkpoint
+    from hiercls.tuning import tune
+
+    model, _ = load_checkpoint(save_dir)
+    probs = sigmoid(paddle_logits(model, dev_ids, batch_size, pad_id))
+    result = tune(probs, y_dev, hierarchy)
+    save_thresholds(
+        save_dir / THRESHOLDS_FILE,
+        hierarchy,
+        result.thresholds,
+        source="tuned on dev (per-label F1; rare-label floor)",
+        decoder=result.decoder,
+        dev_micro_f1=result.dev_micro_f1,
+        dev_micro_f1_default=result.default_micro_f1,
+    )
+    logger.info(
+        "thresholds tuned on dev: micro F1 %.4f (0.5 everywhere: %.4f), decoder %s (closure %.4f, topdown %.4f)",
+        result.dev_micro_f1[result.decoder],
+        result.default_micro_f1,
+        result.decoder,
+        result.dev_micro_f1["closure"],
+        result.dev_micro_f1["topdown"],
+    )
+    return {"decoder": result.decoder, "dev_micro_f1": result.dev_micro_f1, "default_micro_f1": result.default_micro_f1}
+
+
+def default_device() -> str:
+    import paddle
+
+    return "gpu" if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0 else "cpu"

@@ -40,7 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model.add_argument("--init_from_ckpt", default=None, help="A .pdparams file to initialise the model from.")
     opt = p.add_argument_group("optimisation")
-    opt.add_argument("--device", default="cpu", choices=["cpu", "gpu", "xpu", "npu"], help="Device to train on.")
+    opt.add_argument(
+        "--device",
+        default=None,
+        choices=["cpu", "gpu", "xpu", "npu"],
+        help="Device to train on (default: gpu if Paddle has CUDA, else cpu).",
+    )
     opt.add_argument("--batch_size", type=int, default=32, help="Texts per step.")
     opt.add_argument("--learning_rate", type=float, default=3e-5, help="Peak learning rate of AdamW.")
     opt.add_argument("--epochs", type=int, default=10, help="Passes over train.txt.")
@@ -55,14 +60,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--save_dir", default="./checkpoint", help="Where the best checkpoint (by dev micro F1) is written."
     )
     out.add_argument("--logging_steps", type=int, default=5, help="Log loss and rate every N steps.")
+    out.add_argument(
+        "--save_steps",
+        type=int,
+        default=0,
+        help="Also save the resumable training state every N steps (0: at epoch ends only).",
+    )
+    out.add_argument("--resume", action="store_true", help="Continue from <save_dir>.state if an earlier run left one.")
+    out.add_argument(
+        "--no_tune_thresholds",
+        dest="tune_thresholds",
+        action="store_false",
+        help="Keep 0.5 for every label instead of tuning per-label thresholds and the decoder on dev.",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
-    from hiercls.training import train
+    from hiercls.training import default_device, train
 
+    args.device = args.device or default_device()
     summary = train(args)
     logging.info(
         "best dev micro F1 %.4f at epoch %d (%ss)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,3 +50,23 @@ def _umask() -> int:
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def swap_dir(new: str | Path, dest: str | Path) -> None:
+    """Replace folder dest by the finished folder new (same parent), so readers see
+    the old or the new one, never a half-written one."""
+    new, dest = Path(new), Path(dest)
+    old = dest.with_name(f".{dest.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if dest.exists():
+        dest.rename(old)
+    new.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def fresh_dir(path: str | Path) -> Path:
+    """An empty folder at path (removed first if it exists): a staging area for swap_dir."""
+    path = Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path

@@ -59,3 +59,15 @@ def check_range(thresholds: np.ndarray, where: str) -> None:
     bad = ~((thresholds > 0) & (thresholds < 1))
     if bad.any():
         raise ValueError(f"{where}: every threshold must lie strictly between 0 and 1 (got {thresholds[bad][:5]})")
+
+
+def load_decoder(path: str | Path, default: str = "closure") -> str:
+    """The decoder chosen when the thresholds were tuned (``"decoder"`` in the file)."""
+    path = Path(path)
+    if not path.is_file():
+        return default
+    data = json.loads(path.read_text(encoding="utf-8-sig"))
+    decoder = data.get("decoder", default) if isinstance(data, dict) else default
+    if decoder not in ("closure", "topdown"):
+        raise ValueError(f"{path}: unknown decoder {decoder!r}")
+    return decoder

@@ -1,0 +1,131 @@
+"""Training: resume after an interruption, distributed launch, tuned thresholds, CLI errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, SAMPLE
+
+
+def load_script(rel: str):
+    spec = importlib.util.spec_from_file_location(Path(rel).stem + "_cli", ROOT / rel)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def train_args(save_dir: Path, *extra: str):
+    parser = load_script("training/train.py").build_parser()
+    args = parser.parse_args(
+        [
+            "--dataset_dir", str(SAMPLE), "--save_dir", str(save_dir), "--model_name", "hiercls-tiny",
+            "--from_scratch", "--epochs", "2", "--batch_size", "32", "--learning_rate", "3e-3",
+            "--logging_steps", "100", "--device", "cpu", *extra,
+        ]
+    )  # fmt: skip
+    return args
+
+
+def state_weights(save_dir: Path) -> dict[str, np.ndarray]:
+    import paddle
+
+    state = paddle.load(str(save_dir.with_name(save_dir.name + ".state") / "model.pdparams"))
+    return {k: v.numpy() for k, v in state.items()}
+
+
+def test_resume_after_interruption_reaches_the_same_weights(tmp_path, monkeypatch):
+    import paddle
+
+    from hiercls.training import train
+
+    full = train(train_args(tmp_path / "full", "--no_tune_thresholds"))
+
+    calls = {"n": 0}
+    real_step = paddle.optimizer.AdamW.step
+
+    def flaky_step(self, *a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 17:  # mid-way through epoch 2 (12 steps per epoch): a Ctrl-C arrives
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_step(self, *a, **kw)
+
+    monkeypatch.setattr(paddle.optimizer.AdamW, "step", flaky_step)
+    with pytest.raises(SystemExit, match="--resume"):
+        train(train_args(tmp_path / "cut", "--no_tune_thresholds"))
+    progress = json.loads((tmp_path / "cut.state" / "progress.json").read_text())
+    assert (progress["epoch"], progress["batch"], progress["step"]) == (2, 5, 17)  # the step in flight finished
+    monkeypatch.setattr(paddle.optimizer.AdamW, "step", real_step)
+
+    resumed = train(train_args(tmp_path / "cut", "--no_tune_thresholds", "--resume"))
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2]
+    a, b = state_weights(tmp_path / "full"), state_weights(tmp_path / "cut")
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], atol=1e-6, err_msg=k)
+    assert resumed["history"] == full["history"]
+
+
+def test_best_checkpoint_and_tuned_thresholds(checkpoint):
+    from hiercls.runtime.hierarchy import LabelHierarchy
+    from hiercls.runtime.thresholds import load_decoder, load_thresholds
+
+    for name in ("config.json", "model_state.pdparams", "vocab.txt", "label.txt", "train_meta.json"):
+        assert (checkpoint / name).is_file(), name
+    h = LabelHierarchy.from_file(checkpoint / "label.txt")
+    t = load_thresholds(checkpoint / "thresholds.json", h)
+    data = json.loads((checkpoint / "thresholds.json").read_text())
+    assert data["decoder"] == load_decoder(checkpoint / "thresholds.json") in ("closure", "topdown")
+    assert not np.allclose(t, 0.5)  # tuned, not the default
+    history = json.loads((checkpoint / "train_history.json").read_text())
+    best = max(h["micro_f1"] for h in history["history"])
+    assert history["best_dev_micro_f1"] == best
+    assert json.loads((checkpoint / "train_meta.json").read_text())["dev"]["micro_f1"] == best
+
+
+def test_distributed_launch_two_cpu_processes(tmp_path):
+    log_dir = tmp_path / "log"
+    save = tmp_path / "ck"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [
+        sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir", str(log_dir),
+        str(ROOT / "training/train.py"), "--device", "cpu", "--dataset_dir", str(SAMPLE), "--save_dir", str(save),
+        "--model_name", "hiercls-tiny", "--from_scratch", "--epochs", "1", "--batch_size", "16",
+        "--logging_steps", "4", "--no_tune_thresholds",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    logs = [(log_dir / f"workerlog.{r}").read_text() for r in (0, 1)]
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:] + logs[0][-2000:]
+    for log in logs:
+        assert "processes 2" in log
+        assert "step 12/12" in log  # 360 texts / 2 processes / 16 per batch
+    sums = [re.search(r"parameter checksum ([0-9.]+)", log).group(1) for log in logs]
+    assert sums[0] == sums[1]  # gradients were all-reduced
+    assert (save / "model_state.pdparams").is_file()
+
+
+def test_malformed_data_line_is_reported_with_file_and_line(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for f in ("label.txt", "dev.txt"):
+        (data / f).write_text((SAMPLE / f).read_text(encoding="utf-8"), encoding="utf-8")
+    lines = (SAMPLE / "train.txt").read_text(encoding="utf-8").splitlines()
+    lines[4] = lines[4].replace("\t", " ")
+    (data / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "training/train.py"), "--dataset_dir", str(data), "--save_dir", str(tmp_path / "ck"),
+         "--model_name", "hiercls-tiny", "--from_scratch", "--epochs", "1"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert f"{data / 'train.txt'}:5: expected 'text<TAB>label,label', found 0 TABs" in proc.stderr
+    assert not (tmp_path / "ck").exists()
