@@ -17,6 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hiercls.cli_args import add_predictor_args  # noqa: E402  (light: argparse only)
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -28,29 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--label_file", default="label.txt", help="Label file inside dataset_dir; must match the model's."
     )
-    m = p.add_argument_group("model")
-    m.add_argument("--params_path", default="./checkpoint", help="Checkpoint folder (paddle) or export folder (onnx).")
-    m.add_argument(
-        "--backend",
-        default="paddle",
-        choices=["paddle", "onnx"],
-        help="Run the Paddle checkpoint or the exported ONNX model.",
-    )
-    m.add_argument(
-        "--device",
-        default=None,
-        choices=["cpu", "gpu", "xpu", "npu"],
-        help="Paddle device (default: gpu if available).",
-    )
-    m.add_argument(
-        "--max_seq_length", type=int, default=None, help="Longest token sequence (default: the training one)."
-    )
-    m.add_argument("--batch_size", type=int, default=32, help="Texts per batch.")
-    d = p.add_argument_group("decoding")
-    d.add_argument(
-        "--threshold", type=float, default=None, help="One threshold for every label, overriding thresholds.json."
-    )
-    d.add_argument("--decoder", default=None, choices=["closure", "topdown"], help="Override the decoder tuned on dev.")
+    add_predictor_args(p)
     o = p.add_argument_group("output")
     o.add_argument("--bad_case_path", default="./bad_case.txt", help="Where to write misclassified texts.")
     o.add_argument("--report_path", default=None, help="JSON report (default: next to the bad cases, report.json).")

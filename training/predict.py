@@ -16,33 +16,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hiercls.cli_args import add_predictor_args  # noqa: E402  (light: argparse only)
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset_dir", required=True, help="Folder with the data file and label.txt.")
     p.add_argument("--data_file", default="data.txt", help="Texts to predict, one per line, inside dataset_dir.")
     p.add_argument("--label_file", default="label.txt", help="Label file inside dataset_dir; must match the model's.")
-    p.add_argument("--params_path", default="./checkpoint", help="Checkpoint folder (paddle) or export folder (onnx).")
-    p.add_argument(
-        "--backend",
-        default="paddle",
-        choices=["paddle", "onnx"],
-        help="Run the Paddle checkpoint or the exported ONNX model.",
-    )
-    p.add_argument(
-        "--device",
-        default=None,
-        choices=["cpu", "gpu", "xpu", "npu"],
-        help="Paddle device (default: gpu if available).",
-    )
-    p.add_argument(
-        "--max_seq_length", type=int, default=None, help="Longest token sequence (default: the training one)."
-    )
-    p.add_argument("--batch_size", type=int, default=32, help="Texts per batch (batches are length-sorted).")
-    p.add_argument(
-        "--threshold", type=float, default=None, help="One threshold for every label, overriding thresholds.json."
-    )
-    p.add_argument("--decoder", default=None, choices=["closure", "topdown"], help="Override the decoder tuned on dev.")
+    add_predictor_args(p)
     p.add_argument(
         "--output_file", default="./predictions.jsonl", help="One JSON object per text: text, labels, confidences."
     )
