@@ -23,9 +23,15 @@ def encoder_module(model_name: str) -> ModuleType | None:
     return importlib.import_module(module) if module else None
 
 
+# Checkpoint formats written by other tools than training/train.py (no --model_name).
+CHECKPOINT_FORMATS: tuple[str, ...] = (
+    "hiercls.compression.pruning",  # training/prune.py: DynaBERT-narrowed ERNIE
+)
+
+
 def checkpoint_module(params_path) -> ModuleType | None:
     """The encoder module that wrote this checkpoint directory, or None (PaddleNLP)."""
-    for module in dict.fromkeys(PRETRAINED_ENCODERS.values()):
+    for module in dict.fromkeys([*PRETRAINED_ENCODERS.values(), *CHECKPOINT_FORMATS]):
         mod = importlib.import_module(module)
         if mod.is_checkpoint(params_path):
             return mod
