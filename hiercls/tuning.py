@@ -26,6 +26,7 @@ class TuningResult:
     decoder: str
     dev_micro_f1: dict[str, float]  # decoder -> micro F1 with the tuned thresholds
     default_micro_f1: float  # 0.5 everywhere, closure
+    kept_default: bool = False  # tuning scored lower on dev than 0.5 everywhere
 
 
 def tune_thresholds(
@@ -51,8 +52,20 @@ def tune_thresholds(
 def tune(
     probs: np.ndarray, y_true: np.ndarray, hierarchy: LabelHierarchy, min_support: int = 5, floor: float = 0.3
 ) -> TuningResult:
-    thresholds = tune_thresholds(probs, y_true, min_support, floor)
-    f1 = {d: scores(y_true, decode(probs, thresholds, hierarchy, d)).micro_f1 for d in DECODERS}
+    """Tuned thresholds with the better decoder, unless 0.5 everywhere scores higher
+    micro F1 on dev: per-label optima do not add up to a micro optimum, and tuning
+    must never leave a model worse than it found it."""
+    tuned = tune_thresholds(probs, y_true, min_support, floor)
+    default = np.full(probs.shape[1], 0.5, dtype=np.float32)
+
+    def micro(t: np.ndarray, d: str) -> float:
+        return scores(y_true, decode(probs, t, hierarchy, d)).micro_f1
+
+    default_f1 = micro(default, "closure")
+    f1 = {d: micro(tuned, d) for d in DECODERS}
     decoder = max(DECODERS, key=lambda d: (f1[d], d == "closure"))
-    default = scores(y_true, decode(probs, 0.5, hierarchy, "closure")).micro_f1
-    return TuningResult(thresholds, decoder, f1, default)
+    if f1[decoder] < default_f1:
+        f1 = {d: micro(default, d) for d in DECODERS}
+        decoder = max(DECODERS, key=lambda d: (f1[d], d == "closure"))
+        return TuningResult(default, decoder, f1, default_f1, kept_default=True)
+    return TuningResult(tuned, decoder, f1, default_f1)

@@ -40,3 +40,26 @@ def test_decoder_choice_follows_dev_f1():
     result = tune(probs, y, h, min_support=1, floor=0.3)
     assert result.decoder == "closure"
     assert result.dev_micro_f1["closure"] == 1.0 > result.dev_micro_f1["topdown"]
+
+
+def test_tuning_never_scores_below_the_default():
+    # Whatever the data, the configuration chosen scores at least 0.5-everywhere on dev.
+    h = LabelHierarchy(("A", "B"))
+    probs = np.random.default_rng(1).random((200, 2)).astype(np.float32)
+    y = (probs > 0.5).astype(int)
+    y[:5, 0] = 1 - y[:5, 0]
+    result = tune(probs, y, h, min_support=1, floor=0.0)
+    assert result.dev_micro_f1[result.decoder] >= result.default_micro_f1
+
+
+def test_worse_tuned_thresholds_fall_back_to_the_default(monkeypatch):
+    import hiercls.tuning as tuning
+
+    h = LabelHierarchy(("A", "A##x"))
+    probs = np.array([[0.9, 0.8], [0.1, 0.2], [0.7, 0.6]], dtype=np.float32)
+    y = np.array([[1, 1], [0, 0], [1, 1]])
+    monkeypatch.setattr(tuning, "tune_thresholds", lambda *a, **k: np.full(2, 0.95, dtype=np.float32))
+    result = tuning.tune(probs, y, h)
+    assert result.kept_default
+    assert np.allclose(result.thresholds, 0.5)
+    assert result.dev_micro_f1[result.decoder] == result.default_micro_f1 == 1.0
