@@ -1,0 +1,122 @@
+"""Argument groups shared by the training/analysis/ commands.
+
+The experiments train models with training/train.py's own parser (its defaults
+are the one source of truth); these groups only expose the flags worth changing
+and turn them into that parser's argv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from hiercls.analysis.experiments import EVAL_THRESHOLDS
+from hiercls.cli_args import DEVICES
+
+
+def add_data_args(p: argparse.ArgumentParser, train: bool = True, dev: bool = True) -> argparse._ArgumentGroup:
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset_dir", required=True, help="Folder with train.txt, dev.txt, label.txt (PaddleNLP layout).")
+    if train:
+        g.add_argument("--train_file", default="train.txt", help="Training file inside dataset_dir.")
+    if dev:
+        g.add_argument("--dev_file", default="dev.txt", help="Dev file inside dataset_dir.")
+    g.add_argument("--label_file", default="label.txt", help="Label file inside dataset_dir.")
+    return g
+
+
+def add_checkpoint_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    g = p.add_argument_group("model")
+    g.add_argument("--params_path", required=True, help="Checkpoint directory written by training/train.py.")
+    g.add_argument("--device", default=None, choices=DEVICES, help="Paddle device (default: gpu if available).")
+    g.add_argument("--batch_size", type=int, default=64, help="Texts per forward pass.")
+    g.add_argument(
+        "--max_seq_length", type=int, default=None, help="Longest token sequence (default: the checkpoint's)."
+    )
+    return g
+
+
+def add_train_args(
+    p: argparse.ArgumentParser,
+    title: str = "training recipe of every retrained model",
+    device: bool = True,
+    seed: bool = True,
+) -> None:
+    """Training flags; ``device`` and ``seed`` are left out where the command already has them."""
+    g = p.add_argument_group(title)
+    g.add_argument(
+        "--model_name", default="hiercls-tiny", help="PaddleNLP name, local directory, or a shape with --from_scratch."
+    )
+    g.add_argument("--from_scratch", action="store_true", help="Random weights of that shape, vocabulary from train.")
+    g.add_argument("--epochs", type=int, default=10, help="Passes over each training set.")
+    g.add_argument("--train_batch_size", type=int, default=16, help="Texts per training step.")
+    g.add_argument("--learning_rate", type=float, default=3e-3, help="Peak learning rate of AdamW.")
+    g.add_argument("--warmup_steps", type=int, default=20, help="Linear warm-up steps (0: none).")
+    g.add_argument("--train_max_seq_length", type=int, default=128, help="Longest token sequence in training.")
+    if device:
+        g.add_argument("--device", default=None, choices=DEVICES, help="Paddle device (default: gpu if available).")
+    g.add_argument(
+        "--eval_thresholds",
+        default="default",
+        choices=EVAL_THRESHOLDS,
+        help="Score arms at 0.5 + closure (default) or with each checkpoint's tuned thresholds.",
+    )
+    if seed:
+        g.add_argument("--seed", type=int, default=3, help="Seed of the training runs and of every random choice.")
+
+
+def train_namespace(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """training/train.py's namespace for this dataset and recipe (its defaults fill the rest)."""
+    argv = [
+        "--dataset_dir",
+        str(args.dataset_dir),
+        "--dev_file",
+        args.dev_file,
+        "--label_file",
+        args.label_file,
+        "--model_name",
+        args.model_name,
+        "--epochs",
+        str(args.epochs),
+        "--batch_size",
+        str(args.train_batch_size),
+        "--learning_rate",
+        str(args.learning_rate),
+        "--max_seq_length",
+        str(args.train_max_seq_length),
+        "--device",
+        args.device,
+        "--seed",
+        str(args.seed),
+        # One log line per epoch: the experiments train several models.
+        "--logging_steps",
+        str(10**9),
+    ]
+    if args.from_scratch:
+        argv.append("--from_scratch")
+    if args.warmup_steps > 0:
+        argv += ["--warmup", "--warmup_steps", str(args.warmup_steps)]
+    return train_parser.parse_args(argv)
+
+
+def set_device(args: argparse.Namespace) -> None:
+    """Resolve ``--device`` (None: gpu when Paddle has one) and make it Paddle's."""
+    import paddle
+
+    from hiercls.training import default_device
+
+    args.device = args.device or default_device()
+    paddle.set_device(args.device)
+
+
+def command_line() -> str:
+    """How this process was started, for the reports."""
+    return shlex.join(["python", *sys.argv])
+
+
+def check_positive(parser: argparse.ArgumentParser, args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            parser.error(f"--{name} must be positive, got {value}")
