@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 SHAPES = {  # ERNIE 3.0 shapes (hidden, layers, heads, ffn)
     "ernie-3.0-medium-zh": (768, 6, 12, 3072),
@@ -64,36 +67,21 @@ def paddle_to_bert(params_path: Path, out: Path) -> None:
 
     cfg = json.loads((params_path / "config.json").read_text())
     sd = {k: v.numpy() for k, v in paddle.load(str(params_path / "model_state.pdparams")).items()}
-    e = "ernie.embeddings."
-    token_type = sd[e + "token_type_embeddings.weight"].copy()
+    from hiercls.bert_port import ernie_to_bert
+
+    w = ernie_to_bert(sd, cfg["num_hidden_layers"], prefix="bert.")
+    token_type = w["bert.embeddings.token_type_embeddings.weight"].copy()
     if cfg.get("use_task_id"):
-        token_type += sd[e + "task_type_embeddings.weight"][cfg.get("task_id", 0)]
-    w = {
-        "bert.embeddings.word_embeddings.weight": sd[e + "word_embeddings.weight"],
-        "bert.embeddings.position_embeddings.weight": sd[e + "position_embeddings.weight"],
-        "bert.embeddings.token_type_embeddings.weight": token_type,
-        "bert.embeddings.LayerNorm.weight": sd[e + "layer_norm.weight"],
-        "bert.embeddings.LayerNorm.bias": sd[e + "layer_norm.bias"],
-        "bert.pooler.dense.weight": sd["ernie.pooler.dense.weight"].T,
-        "bert.pooler.dense.bias": sd["ernie.pooler.dense.bias"],
-        "classifier.weight": sd["classifier.weight"].T,
-        "classifier.bias": sd["classifier.bias"],
-    }
-    names = {
-        "self_attn.q_proj": "attention.self.query",
-        "self_attn.k_proj": "attention.self.key",
-        "self_attn.v_proj": "attention.self.value",
-        "self_attn.out_proj": "attention.output.dense",
-        "linear1": "intermediate.dense",
-        "linear2": "output.dense",
-        "norm1": "attention.output.LayerNorm",
-        "norm2": "output.LayerNorm",
-    }
-    for i in range(cfg["num_hidden_layers"]):
-        for src, dst in names.items():
-            for part in ("weight", "bias"):
-                v = sd[f"ernie.encoder.layers.{i}.{src}.{part}"]
-                w[f"bert.encoder.layer.{i}.{dst}.{part}"] = v.T if (part == "weight" and v.ndim == 2) else v
+        token_type += sd["ernie.embeddings.task_type_embeddings.weight"][cfg.get("task_id", 0)]
+    w["bert.embeddings.token_type_embeddings.weight"] = token_type
+    w.update(
+        {
+            "bert.pooler.dense.weight": sd["ernie.pooler.dense.weight"].T,
+            "bert.pooler.dense.bias": sd["ernie.pooler.dense.bias"],
+            "classifier.weight": sd["classifier.weight"].T,
+            "classifier.bias": sd["classifier.bias"],
+        }
+    )
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "bert_weights.npz", **w)
     bert_cfg = dict(

