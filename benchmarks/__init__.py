@@ -1,0 +1,1 @@
+"""Benchmarks and load tests of the served model (see benchmarks/README.md)."""

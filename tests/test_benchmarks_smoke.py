@@ -1,0 +1,105 @@
+"""Smoke test of the load-test suite: Locust (benchmarks/locustfile.py through
+benchmarks/run_locust.py) for a few seconds against the session's test server.
+
+Checks that requests were made and none failed, that bad requests were refused as
+expected, and that the reports were written. No timing is asserted: numbers from
+a shared CI machine mean nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from benchmarks.common import NotLoopbackError, require_loopback
+from tests.conftest import ROOT, run_cli
+
+
+def read_stats(path) -> dict[str, dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return {row["Name"]: row for row in csv.DictReader(f)}
+
+
+def test_locust_runs_against_the_test_server_without_failures(triton_server, sample_dir, tmp_path):
+    raw = tmp_path / "raw"
+    run_cli(
+        "benchmarks/run_locust.py",
+        "--url",
+        triton_server.grpc_url,
+        "--data",
+        str(sample_dir / "data.txt"),
+        "--batch_size",
+        "8",  # the test repository's max_batch_size is 16
+        "--users",
+        "2",
+        "--run_time",
+        "4",
+        "--single_weight",
+        "1",
+        "--bad_users",
+        "1",
+        "--bad_rate",
+        "4",
+        "--name",
+        "smoke",
+        "--out_dir",
+        str(tmp_path),
+        "--raw_dir",
+        str(raw),
+        timeout=180,
+    )
+    stats = read_stats(raw / "u2_stats.csv")
+    total = stats["Aggregated"]
+    assert int(total["Request Count"]) > 0
+    assert int(total["Failure Count"]) == 0, (raw / "u2_failures.csv").read_text()
+    assert int(stats["batch8"]["Request Count"]) > 0
+    assert float(stats["batch8"]["Average Content Size"]) == 8  # texts per request
+    assert int(stats["single"]["Request Count"]) > 0
+    # Bad requests were sent, and every one was refused with the expected error.
+    assert any(name.startswith("bad:") for name in stats)
+
+    summary = (tmp_path / "smoke.md").read_text(encoding="utf-8")
+    assert "texts/s" in summary and "p99" in summary
+    assert (tmp_path / "smoke.csv").is_file()
+    for png in ("smoke_latency.png", "smoke_throughput.png"):
+        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8001", "localhost:8001", "[::1]:8001"])
+def test_loopback_addresses_are_accepted(url):
+    assert require_loopback(url) == url
+
+
+@pytest.mark.parametrize("url", ["8.8.8.8:8001", "10.0.0.1:8001"])
+def test_other_addresses_are_refused(url):
+    with pytest.raises(NotLoopbackError):
+        require_loopback(url)
+
+
+def test_locustfile_refuses_an_unbounded_run(triton_server):
+    # No -t: Locust would run until interrupted; the locustfile must refuse.
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            "benchmarks/locustfile.py",
+            "--headless",
+            "-u",
+            "1",
+            "--host",
+            triton_server.grpc_url,
+            "SeqClsUser",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "bounded" in proc.stderr + proc.stdout
