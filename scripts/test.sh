@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-.venv/bin/python -m ruff check hiercls training builders clients tests
+.venv/bin/python -m ruff check hiercls training builders clients benchmarks tests
 exec .venv/bin/python -m pytest "$@"
