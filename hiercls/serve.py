@@ -133,6 +133,8 @@ class TritonServer:
         for attr in ("http_port", "grpc_port", "metrics_port"):
             if not getattr(self, attr):
                 setattr(self, attr, free_port(self.host))
+        if self.log_file:
+            Path(self.log_file).parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         logger.info("starting tritonserver: http %s grpc %s", self.http_url, self.grpc_url)
         self._proc = subprocess.Popen(

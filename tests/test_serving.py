@@ -149,3 +149,13 @@ def test_concurrent_requests_are_batched_and_answered_correctly(triton_server, e
     stats = grpcclient.InferenceServerClient(triton_server.grpc_url).get_inference_statistics("seqcls_model")
     s = stats.model_stats[0]
     assert s.inference_count >= 40
+
+
+def test_server_log_folder_is_created(cpu_repository, tmp_path):
+    from hiercls.serve import TritonServer
+
+    log = tmp_path / "not" / "there" / "triton.log"
+    with TritonServer(cpu_repository, log_file=log) as server:
+        with SeqClsClient(server.grpc_url) as c:
+            assert c.predict(["球队夺冠"])[0].text == "球队夺冠"
+    assert log.is_file() and log.stat().st_size > 0
