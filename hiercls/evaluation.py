@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,11 @@ def evaluation_report(
     return report(y_true, pred, hierarchy, raw_pred=raw, train_counts=train_counts)
 
 
+def display_width(text: str) -> int:
+    """Terminal columns: CJK characters take two, so the per-class table lines up."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def format_report(rep: dict, train_size: int | None = None) -> str:
     o = rep["overall"]
     n = rep["num_examples"]
@@ -42,11 +48,11 @@ def format_report(rep: dict, train_size: int | None = None) -> str:
             f"accuracy {100 * s['accuracy']:.2f}"
         )
     lines.append("per class (full label path):")
-    width = max(len(c["label"]) for c in rep["classes"])
+    width = max(display_width(c["label"]) for c in rep["classes"])
     for c in rep["classes"]:
         train = f"train {c['train_count']:5d} ({100 * c['train_count'] / train_size:4.1f}%) | " if train_size else ""
         lines.append(
-            f"  {c['label']:<{width}} {train}eval {c['eval_count']:4d} ({100 * c['eval_count'] / max(n, 1):4.1f}%) | "
+            f"  {c['label']}{' ' * (width - display_width(c['label']))} {train}eval {c['eval_count']:4d} ({100 * c['eval_count'] / max(n, 1):4.1f}%) | "
             f"P {100 * c['precision']:6.2f} R {100 * c['recall']:6.2f} F1 {100 * c['f1']:6.2f}"
         )
     return "\n".join(lines)
