@@ -149,16 +149,20 @@ def stats_delta(after: dict[str, ModelStats], before: dict[str, ModelStats]) -> 
 # -- reporting -----------------------------------------------------------------------
 
 
-def machine_info(server_version: str | None = None) -> dict[str, str]:
-    """What a reader needs to compare numbers: CPU, cores, memory, versions."""
-    cpu = platform.processor() or "unknown"
+def cpu_model() -> str:
+    """The CPU's marketing name from /proc/cpuinfo (platform.processor() is often empty)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or "unknown"
+
+
+def machine_info(server_version: str | None = None) -> dict[str, str]:
+    """What a reader needs to compare numbers: CPU, cores, memory, versions."""
+    cpu = cpu_model()
     mem = ""
     try:
         kb = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
