@@ -115,6 +115,15 @@ def command_line() -> str:
     return shlex.join(["python", *sys.argv])
 
 
+def add_eval_output_args(p: argparse.ArgumentParser, name: str) -> argparse._ArgumentGroup:
+    """The output flags every ``evaluate`` sub-command shares; ``name`` is the analysis."""
+    out = p.add_argument_group("output")
+    out.add_argument("--work_dir", default=f"build/analysis/{name}_eval", help="Training files and checkpoints.")
+    out.add_argument("--results_dir", default="build/analysis/results", help=f"{name}.md, {name}.json and {name}.png.")
+    out.add_argument("--batch_size", type=int, default=64, help="Texts per forward pass when encoding.")
+    return out
+
+
 def check_positive(parser: argparse.ArgumentParser, args: argparse.Namespace, *names: str) -> None:
     for name in names:
         value = getattr(args, name, None)

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from hiercls.analysis.augment import AUG_STRATEGIES, SYNONYMS_FILE  # noqa: E402
 from hiercls.analysis.cli import (  # noqa: E402
     add_data_args,
+    add_eval_output_args,
     add_train_args,
     check_positive,
     command_line,
@@ -63,10 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--train_size", type=int, default=None, help="Use a random subset of train.txt of this size.")
     # One --seed (from the augmentation group) drives both the edits and the training runs.
     add_train_args(ev, seed=False)
-    out = ev.add_argument_group("output")
-    out.add_argument("--work_dir", default="build/analysis/augment_eval", help="Training files and checkpoints.")
-    out.add_argument("--results_dir", default="build/analysis/results", help="augment.md, augment.json, augment.png.")
-    out.add_argument("--batch_size", type=int, default=64, help="Texts per forward pass when evaluating.")
+    add_eval_output_args(ev, "augment")
     return p
 
 

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from hiercls.analysis.cli import (  # noqa: E402
     add_checkpoint_args,
     add_data_args,
+    add_eval_output_args,
     add_train_args,
     check_positive,
     command_line,
@@ -68,10 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--train_size", type=int, default=None, help="Use a random subset of train.txt of this size.")
     g.add_argument("--folds", type=int, default=0, help="Also score out-of-fold (cv) with K extra trainings (0: off).")
     add_train_args(ev)
-    out = ev.add_argument_group("output")
-    out.add_argument("--work_dir", default="build/analysis/dirty_eval", help="Training files and checkpoints.")
-    out.add_argument("--results_dir", default="build/analysis/results", help="dirty.md, dirty.json and dirty.png.")
-    out.add_argument("--batch_size", type=int, default=64, help="Texts per forward pass when encoding.")
+    add_eval_output_args(ev, "dirty")
     return p
 
 

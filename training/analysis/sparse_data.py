@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from hiercls.analysis.cli import (  # noqa: E402
     add_checkpoint_args,
     add_data_args,
+    add_eval_output_args,
     add_train_args,
     check_positive,
     command_line,
@@ -66,10 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--labelled_size", type=int, required=True, help="Training examples kept labelled; the rest is the pool."
     )
     add_train_args(ev)
-    out = ev.add_argument_group("output")
-    out.add_argument("--work_dir", default="build/analysis/sparse_eval", help="Training files and checkpoints.")
-    out.add_argument("--results_dir", default="build/analysis/results", help="sparse.md, sparse.json and sparse.png.")
-    out.add_argument("--batch_size", type=int, default=64, help="Texts per forward pass when encoding.")
+    add_eval_output_args(ev, "sparse")
     return p
 
 
