@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hiercls.batching import length_sorted_batches, pad_batch
+from hiercls.batching import group_by_length, length_sorted_batches, pad_batch
 from hiercls.data import Example, dataset_files, read_examples
+from hiercls.distillation import distillation_loss
 from hiercls.runtime.decoding import decode, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
@@ -147,11 +148,17 @@ class GracefulInterrupt:
             signal.signal(sig, handler)
 
 
-def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int) -> np.ndarray:
+def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int, lengths=None, batch_size: int = 1) -> np.ndarray:
     """This process's share of epoch ``epoch``'s shuffled order. Derived from (seed,
     epoch) alone, so a resumed run sees the same batches; shards are padded to equal
-    length so every process runs the same number of all-reduced steps."""
-    order = np.random.default_rng([seed, epoch]).permutation(n)
+    length so every process runs the same number of all-reduced steps. With lengths,
+    batches group texts of similar length (``--group_by_length``)."""
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(n)
+    if lengths is not None:
+        # Every process takes every world-th text of a batch_size*world run, so the
+        # runs are grouped at that size and each process's batch still has like lengths.
+        order = group_by_length(order, lengths, batch_size * world, rng)
     per_rank = -(-n // world)
     order = np.resize(order, per_rank * world)
     return order[rank::world]
@@ -211,6 +218,7 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
             len(hierarchy),
             train_texts=[e.text for e in train_ex],
             trim_vocab=getattr(args, "trim_vocab", True),
+            layers=getattr(args, "keep_layers", None),
         )
     if args.init_from_ckpt and not resuming:
         model.set_dict(paddle.load(args.init_from_ckpt))
@@ -221,7 +229,31 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
     dev_ids = encode(tokenizer, [e.text for e in dev_ex], args.max_seq_length)
     y_train = hierarchy.multi_hot([e.labels for e in train_ex])
     y_dev = hierarchy.multi_hot([e.labels for e in dev_ex])
+    soft_train = None
+    teacher_path = getattr(args, "teacher_path", None)
+    if teacher_path:
+        from hiercls.distillation import soft_targets, teacher_logits
 
+        # Every process computes (or reads the cache of) the same logits; only the
+        # lead writes the cache, the others wait for it at the barrier.
+        cache = save_dir.parent / (save_dir.name + ".teacher")
+        if lead:
+            logits = teacher_logits(teacher_path, [e.text for e in train_ex], hierarchy, args.max_seq_length, cache)
+        if world > 1:
+            dist.barrier()
+        if not lead:
+            logits = teacher_logits(teacher_path, [e.text for e in train_ex], hierarchy, args.max_seq_length, cache)
+        soft_train = soft_targets(logits, args.distill_temperature)
+        agree = float(((logits >= 0) == (y_train > 0.5)).all(1).mean())
+        logger.info(
+            "distilling from %s: alpha %.2f, temperature %.1f; the teacher gets %.1f%% of train texts exactly right",
+            teacher_path,
+            args.distill_alpha,
+            args.distill_temperature,
+            100 * agree,
+        )
+
+    grouping = [len(x) for x in train_ids] if getattr(args, "group_by_length", False) else None
     shard = len(epoch_order(len(train_ex), args.seed, 1, rank, world))
     steps_per_epoch = -(-shard // args.batch_size)
     total_steps = steps_per_epoch * args.epochs
@@ -235,6 +267,9 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
         parameters=model.parameters(),
         weight_decay=args.weight_decay,
         apply_decay_param_fun=lambda name: name in decay,
+        grad_clip=paddle.nn.ClipGradByGlobalNorm(args.max_grad_norm)
+        if getattr(args, "max_grad_norm", 0.0) > 0
+        else None,
     )
     criterion = paddle.nn.BCEWithLogitsLoss()
     net = paddle.DataParallel(model) if world > 1 else model
@@ -267,13 +302,23 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
         while progress["epoch"] <= args.epochs and not stopped:
             epoch = progress["epoch"]
             net.train()
-            order = epoch_order(len(train_ex), args.seed, epoch, rank, world)
+            order = epoch_order(len(train_ex), args.seed, epoch, rank, world, grouping, args.batch_size)
             t_epoch, seen = time.time(), 0
             for b in range(progress["batch"], steps_per_epoch):
                 idx = order[b * args.batch_size : (b + 1) * args.batch_size]
                 x = paddle.to_tensor(pad_batch([train_ids[i] for i in idx], pad_id))
                 logits = net(x, token_type_ids=paddle.zeros_like(x))
-                loss = criterion(logits, paddle.to_tensor(y_train[idx]))
+                gold = paddle.to_tensor(y_train[idx])
+                if soft_train is None:
+                    loss = criterion(logits, gold)
+                else:
+                    loss = distillation_loss(
+                        logits,
+                        gold,
+                        paddle.to_tensor(soft_train[idx]),
+                        args.distill_alpha,
+                        args.distill_temperature,
+                    )
                 loss.backward()
                 optimizer.step()
                 lr.step()
@@ -316,6 +361,8 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
                 if lead:
                     meta = {
                         "model_name": args.model_name,
+                        "keep_layers": getattr(args, "keep_layers", None),
+                        "teacher_path": str(teacher_path) if teacher_path else None,
                         "from_scratch": bool(args.from_scratch),
                         "max_seq_length": args.max_seq_length,
                         "epoch": epoch,

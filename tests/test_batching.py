@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hiercls.batching import length_sorted_batches, pad_batch
+from hiercls.batching import group_by_length, length_sorted_batches, pad_batch
 
 
 @pytest.mark.parametrize("n, batch_size", [(1, 1), (10, 3), (64, 8), (100, 7), (5, 100)])
@@ -41,3 +41,37 @@ def test_pad_batch():
     assert out.tolist() == [[1, 2, 3], [4, 0, 0], [5, 6, 0]]
     assert pad_batch([[7, 8], [9]], pad_id=-1).tolist() == [[7, 8], [9, -1]]
     assert pad_batch([np.array([1, 2])]).tolist() == [[1, 2]]
+
+
+def test_group_by_length_keeps_every_text_and_shrinks_padding():
+    lengths = np.random.default_rng(0).integers(5, 128, 1000)
+    order = np.random.default_rng(1).permutation(1000)
+    grouped = group_by_length(order, lengths, 32, np.random.default_rng(2), window=10)
+    assert sorted(grouped.tolist()) == list(range(1000))
+    widest = [lengths[grouped[i : i + 32]].max() for i in range(0, 1000, 32)]
+    random_widest = [lengths[order[i : i + 32]].max() for i in range(0, 1000, 32)]
+    assert np.mean(widest) < 0.8 * np.mean(random_widest)
+    assert len(set(map(len, np.array_split(grouped, range(32, 1000, 32))))) <= 2  # 31 full batches + the rest
+    # Batches are shuffled: not one long ascending run.
+    firsts = [lengths[grouped[i]] for i in range(0, 960, 32)]
+    assert firsts != sorted(firsts)
+    again = group_by_length(order, lengths, 32, np.random.default_rng(2), window=10)
+    np.testing.assert_array_equal(grouped, again)  # a resumed run sees the same batches
+
+
+def test_paddle_gets_every_core_unless_told():
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = "import hiercls, os; print(os.environ['OMP_NUM_THREADS'])"
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "PADDLE_TRAINERS_NUM")}
+    run = lambda **extra: subprocess.run(  # noqa: E731
+        [sys.executable, "-c", code], cwd=ROOT, env={**env, **extra}, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    cores = os.cpu_count() or 1
+    assert run() == str(cores)
+    assert run(PADDLE_TRAINERS_NUM="2") == str(max(1, cores // 2))
+    assert run(OMP_NUM_THREADS="1") == "1"

