@@ -2,11 +2,16 @@
 the pieces train.txt uses, as PyTorch BERT weights (fp16, < 64 MiB so it can be carried
 to a lent GPU machine) together with the tokenised train and dev sets.
 
-    python benchmarks/quality/e5_gpu_prepare.py --dataset_dir ../shared/data/duee_hier --out .gpu/e5
+    python benchmarks/quality/e5_gpu_prepare.py --dataset_dir ../shared/data/duee_hier --out .gpu/e5 \
+        [--teacher_path build/e5_gpu/export]
+
+With --teacher_path, also the teacher's logits on train.txt (hiercls.distillation) for
+the distillation runs of e5_gpu_sweep.sh. The GPU-side scripts are copied next to the data.
 """
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -22,6 +27,7 @@ from hiercls.training import encode
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--dataset_dir", required=True, help="PaddleNLP-layout data set.")
 ap.add_argument("--out", required=True, help="Folder to write weights.npz, config.json, data.npz.")
+ap.add_argument("--teacher_path", default=None, help="Export folder or checkpoint of a trained teacher (optional).")
 args = ap.parse_args()
 D, out = Path(args.dataset_dir), Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
@@ -69,3 +75,13 @@ np.savez_compressed(
     parents=h.parents,
 )
 print(bert, len(tr), len(dv))
+
+if args.teacher_path:
+    from hiercls.distillation import teacher_logits
+
+    logits = teacher_logits(args.teacher_path, [x.text for x in tr], h, 128)
+    np.save(out / "teacher_train_logits.npy", logits)
+here = Path(__file__).parent
+for name in ("e5_gpu_train.py", "e5_gpu_sweep.sh"):
+    shutil.copy(here / name, out / name)
+shutil.copy(here.parents[1] / "hiercls" / "batching.py", out / "batching.py")  # group_by_length, numpy only

@@ -1,0 +1,101 @@
+"""CPU latency per text at batch 32 of exported models (onnxruntime, the model step
+only), on the same random dev texts, models interleaved round by round so that
+background load is shared out evenly.
+
+    python benchmarks/quality/cpu_latency.py --dataset_dir ../shared/data/duee_hier \
+        --export e5-12=build/e5_gpu/export --export e5-6=build/duee_e5_6l/export
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks.common import machine_info, machine_line  # noqa: E402
+
+logger = logging.getLogger("cpu_latency")
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset_dir", required=True, help="Data set whose dev.txt supplies the texts.")
+    ap.add_argument("--export", action="append", required=True, help="NAME=EXPORT_DIR, repeatable.")
+    ap.add_argument("--batch_size", type=int, default=32)
+    ap.add_argument("--batches", type=int, default=8, help="Batches per round.")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads.")
+    ap.add_argument("--output", default="build/quality/cpu_latency.json")
+    args = ap.parse_args(argv)
+
+    from hiercls.data import read_examples
+    from hiercls.predictor import OnnxPredictor
+    from hiercls.runtime import contract
+    from hiercls.runtime.hierarchy import LabelHierarchy
+
+    data = Path(args.dataset_dir)
+    texts = [e.text for e in read_examples(data / "dev.txt", LabelHierarchy.from_file(data / "label.txt"))]
+    rng = np.random.default_rng(0)
+    picks = rng.choice(len(texts), size=args.batch_size * args.batches, replace=False)
+    models = {}
+    for spec in args.export:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            ap.error(f"--export wants NAME=EXPORT_DIR, got {spec!r}")
+        predictor = OnnxPredictor(path, threads=args.threads)
+        batches = [
+            predictor.encoder.encode([texts[i] for i in picks[b * args.batch_size : (b + 1) * args.batch_size]])
+            for b in range(args.batches)
+        ]
+        for ids, types in batches[:2]:  # warm-up
+            predictor.session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})
+        models[name] = (predictor.session, batches, Path(path))
+    per_text: dict[str, list[float]] = {name: [] for name in models}
+    n = args.batch_size * args.batches
+    for rnd in range(args.rounds):
+        names = list(models)
+        for k in range(len(names)):
+            name = names[(k + rnd) % len(names)]
+            session, batches, _ = models[name]
+            t0 = time.perf_counter()
+            for ids, types in batches:
+                session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})
+            per_text[name].append(1000 * (time.perf_counter() - t0) / n)
+        logger.info("round %d/%d", rnd + 1, args.rounds)
+    result = {
+        "machine": machine_info(),
+        "command": " ".join(sys.argv),
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
+        "batch_size": args.batch_size,
+        "threads": args.threads,
+        "models": {
+            name: {
+                "export": str(path),
+                "ms_per_text_median": round(float(np.median(per_text[name])), 2),
+                "ms_per_text_min": round(float(np.min(per_text[name])), 2),
+                "ms_per_text_max": round(float(np.max(per_text[name])), 2),
+                "onnx_mb": round((path / "model.onnx").stat().st_size / 2**20, 1),
+                "padded_length_mean": float(np.mean([ids.shape[1] for ids, _ in batches])),
+            }
+            for name, (_, batches, path) in models.items()
+        },
+    }
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(machine_line(result["machine"]))
+    for name, r in result["models"].items():
+        print(f"{name}: {r['ms_per_text_median']} ms/text (min {r['ms_per_text_min']}, max {r['ms_per_text_max']})")
+
+
+if __name__ == "__main__":
+    main()
