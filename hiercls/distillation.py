@@ -75,14 +75,9 @@ def teacher_logits(
         raise TeacherError(f"--teacher_path {teacher_path} does not exist")
     backend = teacher_backend(teacher_path)
     theirs = LabelHierarchy.from_file(teacher_path / "label.txt")
-    if theirs.labels != hierarchy.labels:
-        only_theirs = sorted(set(theirs.labels) - set(hierarchy.labels))[:3]
-        only_ours = sorted(set(hierarchy.labels) - set(theirs.labels))[:3]
-        raise TeacherError(
-            f"the teacher at {teacher_path} was trained on other labels: {len(theirs)} vs {len(hierarchy)}; "
-            f"only the teacher's: {only_theirs}, only this data set's: {only_ours}"
-            + ("" if only_theirs or only_ours else " (same labels in another order)")
-        )
+    diff = theirs.difference(hierarchy, "the teacher", "this data set")
+    if diff:
+        raise TeacherError(f"the teacher at {teacher_path} was trained on other labels: {diff}")
     cache = None
     if cache_dir is not None:
         cache = Path(cache_dir) / f"teacher_logits.{_digest(teacher_path, texts, max_seq_length)}.npy"

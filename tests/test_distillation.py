@@ -49,7 +49,7 @@ def test_teacher_with_other_labels_is_refused(export_dir, hierarchy, tmp_path):
     shutil.copytree(export_dir, other)
     labels = list(hierarchy.labels)
     (other / "label.txt").write_text("\n".join(reversed(labels)) + "\n", encoding="utf-8")
-    with pytest.raises(distillation.TeacherError, match="another order"):
+    with pytest.raises(distillation.TeacherError, match="labels in another order"):
         distillation.teacher_logits(other, ["x"], hierarchy, 128)
     (other / "label.txt").write_text("\n".join([*labels, "新类"]) + "\n", encoding="utf-8")
     with pytest.raises(distillation.TeacherError, match="新类"):

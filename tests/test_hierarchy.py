@@ -195,3 +195,11 @@ def test_label_file_with_utf8_bom(tmp_path):
     p = tmp_path / "label.txt"
     p.write_bytes("A\nA##b\n".encode("utf-8-sig"))
     assert LabelHierarchy.from_file(p).labels == ("A", "A##b")
+
+
+def test_difference_names_what_differs():
+    a = LabelHierarchy(("A", "A##x", "B"))
+    assert a.difference(LabelHierarchy(("A", "A##x", "B"))) is None
+    assert a.difference(LabelHierarchy(("B", "A", "A##x"))) == "the same 3 labels in another order"
+    msg = a.difference(LabelHierarchy(("A", "A##y", "B")), "model", "data")
+    assert msg == "3 vs 3 labels; only in model: ['A##x'], only in data: ['A##y']"

@@ -57,12 +57,11 @@ def read_train_meta(params_path: str | Path) -> dict:
 def check_same_labels(checkpoint_labels: LabelHierarchy, data_labels: LabelHierarchy, where: str) -> None:
     """The analyses index logits by label: a dataset with another label list would
     silently mismatch every column."""
-    if checkpoint_labels.labels != data_labels.labels:
-        only_ckpt = sorted(set(checkpoint_labels.labels) - set(data_labels.labels))[:5]
-        only_data = sorted(set(data_labels.labels) - set(checkpoint_labels.labels))[:5]
+    diff = checkpoint_labels.difference(data_labels, "checkpoint", "data")
+    if diff:
         raise ValueError(
-            f"{where} does not match the checkpoint's label.txt (only in checkpoint: {only_ckpt}, "
-            f"only in data: {only_data}, or a different order): analyse with the checkpoint trained on this label file"
+            f"{where} does not match the checkpoint's label.txt ({diff}): "
+            "analyse with the checkpoint trained on this label file"
         )
 
 

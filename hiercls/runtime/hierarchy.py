@@ -102,6 +102,17 @@ class LabelHierarchy:
     def save(self, path: str | Path) -> None:
         atomic_write_text(path, "".join(f"{x}\n" for x in self.labels))
 
+    def difference(self, other: LabelHierarchy, mine: str = "this", theirs: str = "other") -> str | None:
+        """None when both list the same paths in the same order, else what differs, for
+        an error message: logit i must mean the same label on both sides."""
+        if self.labels == other.labels:
+            return None
+        only_mine = sorted(set(self.labels) - set(other.labels))[:5]
+        only_theirs = sorted(set(other.labels) - set(self.labels))[:5]
+        if not only_mine and not only_theirs:
+            return f"the same {len(self)} labels in another order"
+        return f"{len(self)} vs {len(other)} labels; only in {mine}: {only_mine}, only in {theirs}: {only_theirs}"
+
     def __len__(self) -> int:
         return len(self.labels)
 
