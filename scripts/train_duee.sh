@@ -14,8 +14,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 PY=.venv/bin/python
 DATA=${DATASET_DIR:-../shared/data/duee_hier}
-OUT=${OUT:-build/duee_e5_6l}
 LAYERS=${LAYERS:-0,1,2,3,4,5}
+# One folder per depth: --resume must not pick up another recipe's training state.
+OUT=${OUT:-build/duee_e5_$(tr ',' '\n' <<< "$LAYERS" | wc -l)l}
 LR=${LR:-2e-4}
 step() { printf '\n== %s\n' "$*" >&2; }
 

