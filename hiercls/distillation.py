@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hiercls.runtime.decoding import sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 
 logger = logging.getLogger(__name__)
@@ -96,14 +97,13 @@ def teacher_logits(
 
         buf = io.BytesIO()
         np.save(buf, logits)
-        cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(cache, buf.getvalue())
     return logits
 
 
 def soft_targets(logits: np.ndarray, temperature: float) -> np.ndarray:
     """Per-label teacher probabilities at temperature T."""
-    return (1.0 / (1.0 + np.exp(-logits / temperature))).astype(np.float32)
+    return sigmoid(np.asarray(logits, dtype=np.float32) / temperature)
 
 
 def distillation_loss(student_logits, gold, soft, alpha: float, temperature: float):

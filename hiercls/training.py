@@ -234,15 +234,14 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
     if teacher_path:
         from hiercls.distillation import soft_targets, teacher_logits
 
-        # Every process computes (or reads the cache of) the same logits; only the
-        # lead writes the cache, the others wait for it at the barrier.
+        # The lead scores the texts and writes the cache; the other processes pass the
+        # barrier only after that, and read the cache (each process reaches it once).
         cache = save_dir.parent / (save_dir.name + ".teacher")
-        if lead:
-            logits = teacher_logits(teacher_path, [e.text for e in train_ex], hierarchy, args.max_seq_length, cache)
-        if world > 1:
+        if world > 1 and not lead:
             dist.barrier()
-        if not lead:
-            logits = teacher_logits(teacher_path, [e.text for e in train_ex], hierarchy, args.max_seq_length, cache)
+        logits = teacher_logits(teacher_path, [e.text for e in train_ex], hierarchy, args.max_seq_length, cache)
+        if world > 1 and lead:
+            dist.barrier()
         soft_train = soft_targets(logits, args.distill_temperature)
         agree = float(((logits >= 0) == (y_train > 0.5)).all(1).mean())
         logger.info(

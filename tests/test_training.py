@@ -92,15 +92,18 @@ def test_best_checkpoint_and_tuned_thresholds(checkpoint):
     assert json.loads((checkpoint / "train_meta.json").read_text())["dev"]["micro_f1"] == best
 
 
-def test_distributed_launch_two_cpu_processes(tmp_path):
+@pytest.mark.parametrize("distill", [False, True], ids=["plain", "distill"])
+def test_distributed_launch_two_cpu_processes(tmp_path, request, distill):
     log_dir = tmp_path / "log"
     save = tmp_path / "ck"
     env = dict(os.environ, OMP_NUM_THREADS="1")
+    # With a teacher, rank 0 scores train.txt and rank 1 must wait for its cache.
+    extra = ["--teacher_path", str(request.getfixturevalue("export_dir")), "--group_by_length"] if distill else []
     cmd = [
         sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir", str(log_dir),
         str(ROOT / "training/train.py"), "--device", "cpu", "--dataset_dir", str(SAMPLE), "--save_dir", str(save),
         "--model_name", "hiercls-tiny", "--from_scratch", "--epochs", "1", "--batch_size", "16",
-        "--logging_steps", "4", "--no_tune_thresholds",
+        "--logging_steps", "4", "--no_tune_thresholds", *extra,
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     logs = [(log_dir / f"workerlog.{r}").read_text() for r in (0, 1)]
@@ -111,6 +114,8 @@ def test_distributed_launch_two_cpu_processes(tmp_path):
     sums = [re.search(r"parameter checksum ([0-9.]+)", log).group(1) for log in logs]
     assert sums[0] == sums[1]  # gradients were all-reduced
     assert (save / "model_state.pdparams").is_file()
+    if distill:
+        assert "scores 360 training texts" in logs[0] and "teacher logits from cache" in logs[1]
 
 
 def test_malformed_data_line_is_reported_with_file_and_line(tmp_path):

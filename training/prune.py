@@ -19,6 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hiercls.cli_args import DEVICES  # noqa: E402
+
 
 def width_mult(text: str) -> float:
     from hiercls.compression.pruning import parse_width_mult
@@ -49,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument(
         "--device",
         default=None,
-        choices=["cpu", "gpu", "xpu", "npu"],
+        choices=DEVICES,
         help="Device to train on (default: gpu if Paddle has CUDA, else cpu).",
     )
     opt.add_argument("--per_device_train_batch_size", type=int, default=32, help="Texts per training step.")

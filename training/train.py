@@ -13,6 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hiercls.cli_args import DEVICES  # noqa: E402
+
 
 def str2bool(v: str) -> bool:
     return str(v).lower() in ("1", "true", "yes", "y")
@@ -76,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument(
         "--device",
         default=None,
-        choices=["cpu", "gpu", "xpu", "npu"],
+        choices=DEVICES,
         help="Device to train on (default: gpu if Paddle has CUDA, else cpu).",
     )
     opt.add_argument("--batch_size", type=int, default=32, help="Texts per step.")
