@@ -14,7 +14,7 @@ import random
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -260,3 +260,34 @@ def add_quiet_flags(parser) -> None:
         help="Run a load slice again when other processes used more than this %% of one core during it.",
     )
     g.add_argument("--retries", type=int, default=1, help="At most this many reruns of a disturbed slice.")
+
+
+def interleaved_ms_per_item(
+    runs: dict[str, Callable[[], None]], rounds: int, items: int, on_round: Callable[[int], None] | None = None
+) -> dict[str, list[float]]:
+    """Milliseconds per item of each run, once per round. Each run does ``items`` items
+    per call; the runs take turns within a round and the order rotates between rounds,
+    so background load on a shared host falls on all of them alike."""
+    names = list(runs)
+    out: dict[str, list[float]] = {name: [] for name in names}
+    for rnd in range(rounds):
+        for k in range(len(names)):
+            name = names[(k + rnd) % len(names)]
+            t0 = time.perf_counter()
+            runs[name]()
+            out[name].append(1000 * (time.perf_counter() - t0) / items)
+        if on_round is not None:
+            on_round(rnd + 1)
+    return out
+
+
+def onnx_batches_runner(session, batches: Sequence[tuple]) -> Callable[[], None]:
+    """A callable that runs an onnxruntime session of our model over pre-encoded
+    (input_ids, token_type_ids) batches, for interleaved_ms_per_item."""
+    from hiercls.runtime import contract
+
+    def run() -> None:
+        for ids, types in batches:
+            session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})
+
+    return run

@@ -103,3 +103,16 @@ def test_locustfile_refuses_an_unbounded_run(triton_server):
     )
     assert proc.returncode != 0
     assert "bounded" in proc.stderr + proc.stdout
+
+
+def test_interleaved_timing_rotates_the_order_each_round():
+    from benchmarks.common import interleaved_ms_per_item
+
+    calls: list[str] = []
+    rounds_seen: list[int] = []
+    runs = {name: (lambda n=name: calls.append(n)) for name in ("a", "b", "c")}
+    times = interleaved_ms_per_item(runs, rounds=3, items=4, on_round=rounds_seen.append)
+    assert calls == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
+    assert rounds_seen == [1, 2, 3]
+    assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3, "c": 3}
+    assert all(t >= 0 for v in times.values() for t in v)

@@ -196,8 +196,8 @@ def time_models(args, rows: list[dict], texts: list[str]) -> dict:
     import numpy as np
     import onnxruntime as ort
 
+    from benchmarks.common import interleaved_ms_per_item, onnx_batches_runner
     from hiercls.compression.variants import text_encoder
-    from hiercls.runtime import contract
 
     timed = [r for r in rows if "path" in r]
     rng = np.random.default_rng(args.seed)
@@ -215,23 +215,21 @@ def time_models(args, rows: list[dict], texts: list[str]) -> dict:
         options.intra_op_num_threads = args.threads
         options.inter_op_num_threads = 1
         s = ort.InferenceSession(str(ROOT / r["path"] / "model.onnx"), options, providers=["CPUExecutionProvider"])
-        for ids, types in batches[:2]:  # warm-up
-            s.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})
+        onnx_batches_runner(s, batches[:2])()  # warm-up
         sessions.append(s)
-    per_text = [[] for _ in timed]
-    n_texts = args.batch_size * args.batches
     t_start = time.time()
-    for rnd in range(args.rounds):
-        for k in range(len(timed)):
-            i = (k + rnd) % len(timed)
-            t0 = time.perf_counter()
-            for ids, types in batches:
-                sessions[i].run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})
-            per_text[i].append(1000 * (time.perf_counter() - t0) / n_texts)
-        done = rnd + 1
-        logger.info(
-            "timing round %d/%d, ETA %.0fs", done, args.rounds, (time.time() - t_start) / done * (args.rounds - done)
-        )
+
+    def progress(done: int) -> None:
+        eta = (time.time() - t_start) / done * (args.rounds - done)
+        logger.info("timing round %d/%d, ETA %.0fs", done, args.rounds, eta)
+
+    by_index = interleaved_ms_per_item(
+        {str(i): onnx_batches_runner(s, batches) for i, s in enumerate(sessions)},
+        args.rounds,
+        args.batch_size * args.batches,
+        progress,
+    )
+    per_text = [by_index[str(i)] for i in range(len(timed))]
     for r, values in zip(timed, per_text):
         r["ms_per_text"] = float(np.median(values))
         r["ms_per_text_min"] = float(np.min(values))

@@ -13,14 +13,13 @@ import json
 import logging
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.common import machine_info, machine_line  # noqa: E402
+from benchmarks.common import interleaved_ms_per_item, machine_info, machine_line, onnx_batches_runner  # noqa: E402
 
 logger = logging.getLogger("cpu_latency")
 
@@ -39,7 +38,6 @@ def main(argv: list[str] | None = None) -> None:
 
     from hiercls.data import read_examples
     from hiercls.predictor import OnnxPredictor
-    from hiercls.runtime import contract
     from hiercls.runtime.hierarchy import LabelHierarchy
 
     data = Path(args.dataset_dir)
@@ -56,21 +54,14 @@ def main(argv: list[str] | None = None) -> None:
             predictor.encoder.encode([texts[i] for i in picks[b * args.batch_size : (b + 1) * args.batch_size]])
             for b in range(args.batches)
         ]
-        for ids, types in batches[:2]:  # warm-up
-            predictor.session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})
+        onnx_batches_runner(predictor.session, batches[:2])()  # warm-up
         models[name] = (predictor.session, batches, Path(path))
-    per_text: dict[str, list[float]] = {name: [] for name in models}
-    n = args.batch_size * args.batches
-    for rnd in range(args.rounds):
-        names = list(models)
-        for k in range(len(names)):
-            name = names[(k + rnd) % len(names)]
-            session, batches, _ = models[name]
-            t0 = time.perf_counter()
-            for ids, types in batches:
-                session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})
-            per_text[name].append(1000 * (time.perf_counter() - t0) / n)
-        logger.info("round %d/%d", rnd + 1, args.rounds)
+    per_text = interleaved_ms_per_item(
+        {name: onnx_batches_runner(session, batches) for name, (session, batches, _) in models.items()},
+        args.rounds,
+        args.batch_size * args.batches,
+        lambda done: logger.info("round %d/%d", done, args.rounds),
+    )
     result = {
         "machine": machine_info(),
         "command": " ".join(sys.argv),
