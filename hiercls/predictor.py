@@ -3,7 +3,9 @@ Paddle checkpoint, with the same tokenizer, thresholds and decoder as the server
 
 Both read label.txt and thresholds.json (per-label thresholds and the decoder
 tuned on dev) from their folder; both batch texts sorted by length, each batch
-padded to its own longest text.
+padded to its own longest text. The ONNX predictor runs the very bucketing the
+served model step runs (``runtime.bucketing``), so its logits and the server's are
+the same computation.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 from hiercls.batching import length_sorted_batches
 from hiercls.prediction import Prediction, from_decoded
 from hiercls.runtime import contract
+from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS, run_bucketed
 from hiercls.runtime.decoding import decode, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
@@ -56,7 +59,16 @@ class Predictor:
 class OnnxPredictor(Predictor):
     """Predicts from an export folder (builders/export_model.py)."""
 
-    def __init__(self, export_dir: str | Path, max_seq_length: int | None = None, threads: int = 0) -> None:
+    # Texts tokenized at a time; the bucketing plan spans each chunk.
+    CHUNK = 1024
+
+    def __init__(
+        self,
+        export_dir: str | Path,
+        max_seq_length: int | None = None,
+        threads: int = 0,
+        call_overhead_tokens: float = DEFAULT_CALL_OVERHEAD_TOKENS,
+    ) -> None:
         import onnxruntime as ort
 
         export_dir = Path(export_dir)
@@ -71,13 +83,22 @@ class OnnxPredictor(Predictor):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(export_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self.call_overhead_tokens = call_overhead_tokens
+
+    def run(self, ids: np.ndarray, types: np.ndarray) -> np.ndarray:
+        """One model call on a padded batch."""
+        return self.session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})[0]
 
     def logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """batch_size caps the rows of one model call; the bucketing plan picks the rest."""
         out = np.zeros((len(texts), len(self.hierarchy)), dtype=np.float32)
-        # Length is measured in characters: cheap, and close enough to sort by.
-        for idx in length_sorted_batches([len(t) for t in texts], batch_size):
+        # Chunks of texts of similar length in characters (cheap to sort by), so that
+        # tokenizing a chunk pads little; within a chunk the plan works on token counts.
+        for idx in length_sorted_batches([len(t) for t in texts], self.CHUNK):
             ids, types = self.encoder.encode([texts[i] for i in idx])
-            out[idx] = self.session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})[0]
+            out[idx] = run_bucketed(
+                self.run, ids, types, self.encoder.pad_id, self.call_overhead_tokens, max_rows=batch_size
+            )
         return out
 
 

@@ -16,10 +16,13 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
 from hiercls.runtime import contract
+from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
 from hiercls.runtime.contract import ModelNames, model_names
 from hiercls.runtime.tokenization import DEFAULT_MAX_TEXT_CHARS
 
 Target = Literal["cpu", "gpu"]
+# Token width of the warm-up requests.
+WARMUP_WIDTH = 16
 TARGETS: tuple[str, ...] = ("cpu", "gpu")
 
 
@@ -37,7 +40,10 @@ class RepositorySpec:
     max_queue_delay_microseconds: int = 2000
     model_instances: int = 1
     intra_op_num_threads: int = 0
-    pad_to_multiple_of: int = 16
+    # None: 1 on the cpu target (ragged batches, no padding to share), 16 on the gpu
+    # target, whose onnxruntime backend batches only equal widths (see __post_init__).
+    pad_to_multiple_of: int | None = None
+    bucket_call_overhead_tokens: int = DEFAULT_CALL_OVERHEAD_TOKENS
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
     decoder: str = "closure"
     warmup: bool = True
@@ -46,6 +52,12 @@ class RepositorySpec:
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
+        if self.pad_to_multiple_of is None:
+            # The cpu model step takes ragged batches and buckets rows itself, so any
+            # padding the tokenizer adds is pure waste; the gpu target's onnxruntime
+            # backend needs rectangular batches, and the batcher merges only requests
+            # of one width, so its texts are padded to width buckets of 16.
+            object.__setattr__(self, "pad_to_multiple_of", 1 if self.target == "cpu" else 16)
         if self.num_labels < 1 or self.max_seq_length < 3 or self.max_batch_size < 1:
             raise ValueError(f"invalid sizes in {self}")
         too_big = [b for b in self.preferred_batch_sizes if b > self.max_batch_size or b < 1]
@@ -81,11 +93,20 @@ def _cpu_instances(config: mc.ModelConfig, count: int = 1) -> None:
     config.instance_group.add(count=count, kind=mc.ModelInstanceGroup.KIND_CPU)
 
 
+def _merge_queued(config: mc.ModelConfig) -> None:
+    """Hand every request already waiting to one execute() without waiting for more:
+    a Python-backend call costs a round trip to its stub process, shared this way by
+    all queued requests, and a delay would only add latency to a cheap step. Each
+    request is still answered on its own (the backends loop over requests)."""
+    config.dynamic_batching.max_queue_delay_microseconds = 0
+
+
 def tokenizer_config(spec: RepositorySpec) -> mc.ModelConfig:
     c = mc.ModelConfig(name=spec.names.tokenizer, backend="python", max_batch_size=spec.max_batch_size)
     c.input.append(_tensor(mc.ModelInput, contract.TEXT_INPUT, "TYPE_STRING", [1]))
     c.output.append(_tensor(mc.ModelOutput, contract.INPUT_IDS, "TYPE_INT64", [-1]))
     c.output.append(_tensor(mc.ModelOutput, contract.TOKEN_TYPE_IDS, "TYPE_INT64", [-1]))
+    _merge_queued(c)
     _cpu_instances(c)
     _params(
         c,
@@ -106,8 +127,17 @@ def model_config(spec: RepositorySpec) -> mc.ModelConfig:
     c.dynamic_batching.max_queue_delay_microseconds = spec.max_queue_delay_microseconds
     if spec.target == "cpu":
         c.backend = "python"
+        # Ragged: the batcher may merge requests of different widths; the model step
+        # pads and length-buckets the rows itself (hiercls.runtime.bucketing).
+        for t in c.input:
+            t.allow_ragged_batch = True
         _cpu_instances(c, spec.model_instances)
-        _params(c, pad_token_id=spec.pad_token_id, intra_op_num_threads=spec.intra_op_num_threads)
+        _params(
+            c,
+            pad_token_id=spec.pad_token_id,
+            intra_op_num_threads=spec.intra_op_num_threads,
+            bucket_call_overhead_tokens=spec.bucket_call_overhead_tokens,
+        )
     else:
         c.backend = "onnxruntime"
         c.default_model_filename = "model.onnx"
@@ -123,7 +153,7 @@ def model_config(spec: RepositorySpec) -> mc.ModelConfig:
             w = c.model_warmup.add(name=f"batch_{batch}", batch_size=batch)
             for name in (contract.INPUT_IDS, contract.TOKEN_TYPE_IDS):
                 w.inputs[name].data_type = mc.TYPE_INT64
-                w.inputs[name].dims.append(spec.pad_to_multiple_of)
+                w.inputs[name].dims.append(min(WARMUP_WIDTH, spec.max_seq_length))
                 w.inputs[name].zero_data = True
     return c
 
@@ -134,6 +164,7 @@ def postprocess_config(spec: RepositorySpec) -> mc.ModelConfig:
     c.output.append(_tensor(mc.ModelOutput, contract.LABEL_OUTPUT, "TYPE_INT64", [-1]))
     c.output.append(_tensor(mc.ModelOutput, contract.CONFIDENCE_OUTPUT, "TYPE_FP32", [-1]))
     c.output.append(_tensor(mc.ModelOutput, contract.PATH_OUTPUT, "TYPE_STRING", [-1]))
+    _merge_queued(c)
     _cpu_instances(c)
     _params(c, num_labels=spec.num_labels, decoder=spec.decoder)
     return c

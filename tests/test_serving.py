@@ -159,3 +159,31 @@ def test_server_log_folder_is_created(cpu_repository, tmp_path):
         with SeqClsClient(server.grpc_url) as c:
             assert c.predict(["球队夺冠"])[0].text == "球队夺冠"
     assert log.is_file() and log.stat().st_size > 0
+
+
+def test_concurrent_texts_of_different_lengths_share_model_executions(triton_server, export_dir):
+    """Ragged batching: single-text requests whose widths all differ are merged by the
+    dynamic batcher (which merges only equal shapes otherwise) and every row still
+    gets the offline predictor's answer."""
+    base = "某科技公司召开发布会正式推出新一代折叠屏手机受行业下行影响一家互联网企业宣布裁员约300人"
+    # One text per 16-token width bucket: no two requests of a round share a shape.
+    texts = [(base * 3)[: 8 + 16 * k] for k in range(7)]
+    offline = {p.text: p.labels for p in OnnxPredictor(export_dir).predict(texts)}
+    raw = grpcclient.InferenceServerClient(triton_server.grpc_url)
+
+    def counts() -> tuple[int, int]:
+        s = raw.get_inference_statistics("seqcls_model").model_stats[0]
+        return s.inference_count, s.execution_count
+
+    def one(text: str):
+        with SeqClsClient(triton_server.grpc_url) as c:
+            return c.predict([text])[0]
+
+    rows0, runs0 = counts()
+    with cf.ThreadPoolExecutor(len(texts)) as pool:
+        for _ in range(6):  # rounds one after another: merges happen only within a round
+            for r in pool.map(one, texts):
+                assert r.labels == offline[r.text]
+    rows1, runs1 = counts()
+    assert rows1 - rows0 == 6 * len(texts)
+    assert runs1 - runs0 < rows1 - rows0, "no two requests of different widths were merged"

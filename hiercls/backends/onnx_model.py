@@ -2,9 +2,12 @@
 bundled in nvidia-pytriton): runs model.onnx with onnxruntime inside the Python
 backend. The NGC image serves the same model.onnx with ``backend: "onnxruntime"``.
 
-Requests that the dynamic batcher hands over together run as one onnxruntime
-call; texts are padded to the widest of them with the pad id, which the model
-masks out, so each row's logits do not depend on its neighbours.
+The inputs allow ragged batches, so the dynamic batcher merges requests whose
+texts differ in length (it merges only equal shapes otherwise, which under
+single-text load almost never happens). All rows it hands over are then run
+length-bucketed (``runtime.bucketing``): sorted by length and cut into sub-batches
+padded only to their own longest row. The pad id is masked inside the model, so
+each row's logits do not depend on its neighbours or on the split.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import numpy as np
 
 try:
     from hiercls_runtime import contract
+    from hiercls_runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS, run_bucketed
     from hiercls_runtime.triton_args import output_dtypes, parse_args
 except ImportError:
     from hiercls.runtime import contract
+    from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS, run_bucketed
     from hiercls.runtime.triton_args import output_dtypes, parse_args
 
 MODEL_FILE = "model.onnx"
@@ -38,6 +43,7 @@ class TritonPythonModel:
         config, params, version_dir = parse_args(args)
         self.dtypes = output_dtypes(pb_utils, config)
         self.pad_id = int(params["pad_token_id"])
+        self.call_overhead = float(params.get("bucket_call_overhead_tokens", DEFAULT_CALL_OVERHEAD_TOKENS))
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(params.get("intra_op_num_threads", "0"))
         options.inter_op_num_threads = 1
@@ -62,9 +68,7 @@ class TritonPythonModel:
                 width = max(ids.shape[1] for _, ids, _ in batch)
                 ids = np.concatenate([pad_to(x, width, self.pad_id) for _, x, _ in batch])
                 types = np.concatenate([pad_to(t, width, 0) for _, _, t in batch])
-                (logits,) = self.session.run(
-                    [contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types}
-                )
+                logits = run_bucketed(self._run, ids, types, self.pad_id, self.call_overhead)
                 logits = logits.astype(self.dtypes[contract.LOGITS])
                 start = 0
                 for i, x, _ in batch:
@@ -75,3 +79,6 @@ class TritonPythonModel:
                 for i, _, _ in batch:
                     responses[i] = pb.InferenceResponse(error=pb.TritonError(f"model: {e}"))
         return responses
+
+    def _run(self, ids: np.ndarray, types: np.ndarray) -> np.ndarray:
+        return self.session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})[0]
