@@ -6,9 +6,9 @@ onnxruntime on the same batches, the server-side breakdown, and each step alone.
 1. Overhead ratio. For each batch (``--batch_size`` texts drawn from ``--data``),
    interleaved so that background load hits both alike: one gRPC request to the
    ensemble (client-measured, one request in flight, so no queueing), and one
-   ``InferenceSession.run`` on the very arrays the server's model step gets
-   (same tokenizer.json, max length, padding, pad_to_multiple_of; same model.onnx;
-   same intra/inter-op threads as the repository's model step). Ratio = Triton
+   bare-onnxruntime run of the same computation the server's model step does on
+   the very arrays it gets (same tokenizer.json, max length, padding; the same
+   length buckets; same model.onnx; same intra/inter-op threads). Ratio = Triton
    end-to-end time / bare onnxruntime time; goal <= 1.10 at batch 32 on CPU.
 2. Breakdown of the Triton time from the statistics endpoint: tokenizer, model,
    postprocess (queue and compute each), the ensemble's own hand-offs, and what is
@@ -78,9 +78,8 @@ class Offline:
     and spec so that the model sees byte-identical inputs."""
 
     def __init__(self, repository: Path) -> None:
-        import onnxruntime as ort
-
         from hiercls.runtime.hierarchy import LabelHierarchy
+        from hiercls.runtime.onnx_runner import BucketedOnnxRunner
         from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_thresholds
         from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
         from hiercls.triton_config import RepositorySpec
@@ -95,11 +94,13 @@ class Offline:
             spec.pad_to_multiple_of,
             spec.max_text_chars,
         )
-        options = ort.SessionOptions()  # as hiercls/backends/onnx_model.py sets them
-        options.intra_op_num_threads = spec.intra_op_num_threads
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            str(repository / names.model / "1" / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        # What hiercls/backends/onnx_model.py builds from the same spec.
+        self.runner = BucketedOnnxRunner(
+            repository / names.model / "1" / "model.onnx",
+            spec.pad_token_id,
+            spec.intra_op_num_threads,
+            spec.model_workers,
+            spec.bucket_call_overhead_tokens,
         )
         post = repository / names.postprocess / "1"
         self.hierarchy = LabelHierarchy.from_file(post / "label.txt")
@@ -109,9 +110,8 @@ class Offline:
         return self.encoder.encode(texts)
 
     def model(self, ids: np.ndarray, types: np.ndarray) -> np.ndarray:
-        from hiercls.runtime import contract
-
-        return self.session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})[0]
+        """The model step's computation: length buckets run as the model step runs them."""
+        return self.runner(ids, types)
 
     def postprocess(self, logits: np.ndarray):
         from hiercls.backends.postprocess import pack_predictions

@@ -43,8 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--intra_op_threads",
         type=int,
+        default=1,
+        help="cpu target: onnxruntime threads per model call (0 = all cores in one call).",
+    )
+    s.add_argument(
+        "--model_workers",
+        type=int,
         default=0,
-        help="onnxruntime threads per instance on the cpu target (0 = all cores).",
+        help="cpu target: length buckets run at once per instance (0 = cores / intra_op_threads).",
     )
     s.add_argument(
         "--bucket_call_overhead_tokens",
@@ -82,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         max_queue_delay_microseconds=args.max_queue_delay_us,
         model_instances=args.model_instances,
         intra_op_num_threads=args.intra_op_threads,
+        model_workers=args.model_workers,
         max_seq_length=args.max_seq_length,
         max_text_chars=args.max_text_chars,
         bucket_call_overhead_tokens=args.bucket_call_overhead_tokens,

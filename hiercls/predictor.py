@@ -18,10 +18,10 @@ import numpy as np
 
 from hiercls.batching import length_sorted_batches
 from hiercls.prediction import Prediction, from_decoded
-from hiercls.runtime import contract
-from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS, run_bucketed
+from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
 from hiercls.runtime.decoding import decode, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
+from hiercls.runtime.onnx_runner import BucketedOnnxRunner
 from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
 from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
 
@@ -66,11 +66,12 @@ class OnnxPredictor(Predictor):
         self,
         export_dir: str | Path,
         max_seq_length: int | None = None,
-        threads: int = 0,
+        threads: int = 1,
         call_overhead_tokens: float = DEFAULT_CALL_OVERHEAD_TOKENS,
+        workers: int = 0,
     ) -> None:
-        import onnxruntime as ort
-
+        """threads: onnxruntime threads per call (0: all cores in one call);
+        workers: calls at once (0: one per core)."""
         export_dir = Path(export_dir)
         super().__init__(export_dir)
         meta = json.loads((export_dir / "export_meta.json").read_text(encoding="utf-8"))
@@ -80,14 +81,11 @@ class OnnxPredictor(Predictor):
             meta["pad_token_id"],
             pad_to_multiple_of=1,
         )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(export_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
-        self.call_overhead_tokens = call_overhead_tokens
-
-    def run(self, ids: np.ndarray, types: np.ndarray) -> np.ndarray:
-        """One model call on a padded batch."""
-        return self.session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})[0]
+        self.runner = BucketedOnnxRunner(
+            export_dir / "model.onnx", self.encoder.pad_id, threads, workers, call_overhead_tokens
+        )
+        self.session = self.runner.session
+        self.run = self.runner.run  # one model call on a padded batch
 
     def logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """batch_size caps the rows of one model call; the bucketing plan picks the rest."""
@@ -96,9 +94,7 @@ class OnnxPredictor(Predictor):
         # tokenizing a chunk pads little; within a chunk the plan works on token counts.
         for idx in length_sorted_batches([len(t) for t in texts], self.CHUNK):
             ids, types = self.encoder.encode([texts[i] for i in idx])
-            out[idx] = run_bucketed(
-                self.run, ids, types, self.encoder.pad_id, self.call_overhead_tokens, max_rows=batch_size
-            )
+            out[idx] = self.runner(ids, types, max_rows=batch_size)
         return out
 
 

@@ -39,7 +39,10 @@ class RepositorySpec:
     preferred_batch_sizes: tuple[int, ...] = (16, 32, 64)
     max_queue_delay_microseconds: int = 2000
     model_instances: int = 1
-    intra_op_num_threads: int = 0
+    # cpu target: single-threaded onnxruntime calls, one worker per core running
+    # length buckets side by side (runtime/onnx_runner.py); 0 workers = one per core.
+    intra_op_num_threads: int = 1
+    model_workers: int = 0
     # None: 1 on the cpu target (ragged batches, no padding to share), 16 on the gpu
     # target, whose onnxruntime backend batches only equal widths (see __post_init__).
     pad_to_multiple_of: int | None = None
@@ -136,6 +139,7 @@ def model_config(spec: RepositorySpec) -> mc.ModelConfig:
             c,
             pad_token_id=spec.pad_token_id,
             intra_op_num_threads=spec.intra_op_num_threads,
+            model_workers=spec.model_workers,
             bucket_call_overhead_tokens=spec.bucket_call_overhead_tokens,
         )
     else:

@@ -102,3 +102,27 @@ def test_bucketed_logits_equal_one_padded_batch(export_dir):
         split = run_bucketed(predictor.run, ids, types, predictor.encoder.pad_id, overhead)
         np.testing.assert_allclose(split, whole, atol=1e-5, rtol=0)
     np.testing.assert_allclose(predictor.logits(sample, batch_size=4), whole, atol=1e-5, rtol=0)
+
+
+def test_sub_batches_on_worker_threads_give_the_same_logits(export_dir):
+    from hiercls.predictor import OnnxPredictor
+
+    texts = ["球队夺冠", "法院一审判决", "某科技公司召开发布会，正式推出新一代折叠屏手机", "iPhone发布", "公司"] * 4
+    one = OnnxPredictor(export_dir, workers=1)
+    two = OnnxPredictor(export_dir, workers=2)
+    assert two.runner.workers == 2 and two.runner.pool is not None
+    ids, types = one.encoder.encode(texts)
+    whole = one.run(ids, types)
+    np.testing.assert_allclose(two.runner(ids, types), whole, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(two.logits(texts, batch_size=3), whole, atol=1e-5, rtol=0)
+
+
+def test_spread_gives_every_worker_a_sub_batch_costliest_first():
+    from hiercls.runtime.bucketing import spread
+
+    lengths = np.array([10, 10, 10, 10, 50])
+    groups = spread([np.arange(5)], lengths, 3)
+    assert len(groups) == 3 and sorted(np.concatenate(groups).tolist()) == list(range(5))
+    costs = [len(g) * lengths[g].max() for g in groups]
+    assert costs == sorted(costs, reverse=True)
+    assert len(spread([np.array([0])], lengths, 4)) == 1  # one row cannot be split

@@ -16,11 +16,13 @@ import numpy as np
 
 try:
     from hiercls_runtime import contract
-    from hiercls_runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS, run_bucketed
+    from hiercls_runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
+    from hiercls_runtime.onnx_runner import BucketedOnnxRunner
     from hiercls_runtime.triton_args import output_dtypes, parse_args
 except ImportError:
     from hiercls.runtime import contract
-    from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS, run_bucketed
+    from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
+    from hiercls.runtime.onnx_runner import BucketedOnnxRunner
     from hiercls.runtime.triton_args import output_dtypes, parse_args
 
 MODEL_FILE = "model.onnx"
@@ -36,18 +38,19 @@ def pad_to(x: np.ndarray, width: int, value: int) -> np.ndarray:
 
 class TritonPythonModel:
     def initialize(self, args: dict[str, str]) -> None:
-        import onnxruntime as ort
         import triton_python_backend_utils as pb_utils
 
         self.pb = pb_utils
         config, params, version_dir = parse_args(args)
         self.dtypes = output_dtypes(pb_utils, config)
         self.pad_id = int(params["pad_token_id"])
-        self.call_overhead = float(params.get("bucket_call_overhead_tokens", DEFAULT_CALL_OVERHEAD_TOKENS))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(params.get("intra_op_num_threads", "0"))
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(version_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+        self.runner = BucketedOnnxRunner(
+            version_dir / MODEL_FILE,
+            self.pad_id,
+            threads_per_call=int(params.get("intra_op_num_threads", "1")),
+            workers=int(params.get("model_workers", "0")),
+            call_overhead_tokens=float(params.get("bucket_call_overhead_tokens", DEFAULT_CALL_OVERHEAD_TOKENS)),
+        )
 
     def execute(self, requests):
         pb = self.pb
@@ -68,7 +71,7 @@ class TritonPythonModel:
                 width = max(ids.shape[1] for _, ids, _ in batch)
                 ids = np.concatenate([pad_to(x, width, self.pad_id) for _, x, _ in batch])
                 types = np.concatenate([pad_to(t, width, 0) for _, _, t in batch])
-                logits = run_bucketed(self._run, ids, types, self.pad_id, self.call_overhead)
+                logits = self.runner(ids, types)
                 logits = logits.astype(self.dtypes[contract.LOGITS])
                 start = 0
                 for i, x, _ in batch:
@@ -80,5 +83,5 @@ class TritonPythonModel:
                     responses[i] = pb.InferenceResponse(error=pb.TritonError(f"model: {e}"))
         return responses
 
-    def _run(self, ids: np.ndarray, types: np.ndarray) -> np.ndarray:
-        return self.session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})[0]
+    def finalize(self) -> None:
+        self.runner.close()

