@@ -38,6 +38,28 @@ def parse_width_mult(text: str) -> float:
     return value
 
 
+# Widths offered when one is refused: the simple fractions PaddleNLP's documentation
+# and DynaBERT's paper use, narrowest last. Any k/heads fits; these are the ones to name.
+CANDIDATE_WIDTHS = tuple(
+    Fraction(t) for t in ("7/8", "5/6", "3/4", "2/3", "5/8", "1/2", "3/8", "1/3", "1/4", "1/6", "1/8")
+)
+
+
+def width_text(width_mult: float) -> str:
+    """0.6666666666666666 -> '2/3' (as the user would have typed it)."""
+    f = Fraction(width_mult).limit_denominator(64)
+    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+
+def keeps_whole_heads(hidden_size: int, num_heads: int, width_mult: float) -> bool:
+    """True when ``width_mult`` narrows the model to whole heads. Checked the way
+    PaddleSlim slices (int(width * dim) columns), so that float rounding that would
+    cut a head short is refused too."""
+    head_dim = hidden_size // num_heads
+    heads = int(num_heads * width_mult)
+    return heads >= 1 and int(hidden_size * width_mult) == heads * head_dim
+
+
 def width_dir_name(width_mult: float) -> str:
     """Output folder of one width, as PaddleNLP names it (width_mult_0.75)."""
     return f"width_mult_{round(width_mult, 2)}"
@@ -68,8 +90,7 @@ def pruned_shape(hidden_size: int, num_heads: int, intermediate_size: int, width
     int(width * dim) columns of q/k/v and FFN, which must be whole heads."""
     head_dim = hidden_size // num_heads
     heads = int(num_heads * width_mult)
-    attention_dim = int(hidden_size * width_mult)
-    if heads < 1 or attention_dim != heads * head_dim:
+    if not keeps_whole_heads(hidden_size, num_heads, width_mult):
         raise ValueError(
             f"--width_mult {width_mult:.4g} does not keep whole attention heads of this model "
             f"({num_heads} heads of {head_dim}: {hidden_size} x {width_mult:.4g} = {hidden_size * width_mult:g}); "
@@ -81,6 +102,46 @@ def pruned_shape(hidden_size: int, num_heads: int, intermediate_size: int, width
 def shape_of(model, width_mult: float) -> PrunedShape:
     cfg = model.config
     return pruned_shape(cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size, width_mult)
+
+
+def fitting_widths(hidden_size: int, num_heads: int) -> list[str]:
+    """The widths below 1 that keep whole heads of a model: the usual ones from
+    ``CANDIDATE_WIDTHS`` or, when none of those fits (5 heads, 7 heads ...), every k/heads."""
+    fits = [w for w in CANDIDATE_WIDTHS if keeps_whole_heads(hidden_size, num_heads, float(w))]
+    if not fits:
+        fits = [
+            Fraction(k, num_heads)
+            for k in range(num_heads - 1, 0, -1)
+            if keeps_whole_heads(hidden_size, num_heads, k / num_heads)
+        ]
+    return [width_text(float(w)) for w in fits]
+
+
+def check_widths(params_dir: str | Path, widths: list[float]) -> dict[float, PrunedShape]:
+    """The pruned shape of every width, read from the checkpoint's config.json alone (no
+    weights, no Paddle), so that a width that splits a head is refused before anything
+    is loaded. Raises ValueError with a one-line message naming the widths that fit."""
+    cfg_file = Path(params_dir) / "config.json"
+    if not cfg_file.is_file():
+        raise ValueError(f"{cfg_file} not found: --params_dir must be a checkpoint folder written by training/train.py")
+    cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
+    if PRUNED_KEY in cfg:
+        raise ValueError(f"{params_dir} is already pruned: prune the fine-tuned full-width checkpoint")
+    try:
+        hidden, heads, ffn = (int(cfg[k]) for k in ("hidden_size", "num_attention_heads", "intermediate_size"))
+    except KeyError as e:
+        raise ValueError(f"{cfg_file} has no {e.args[0]}: DynaBERT pruning here supports ERNIE checkpoints") from None
+    shapes = {}
+    for w in widths:
+        if not keeps_whole_heads(hidden, heads, w):
+            fits = fitting_widths(hidden, heads)
+            raise ValueError(
+                f"--width_mult {width_text(w)} does not keep whole attention heads of {cfg_file} "
+                f"({heads} heads: {heads} x {width_text(w)} = {heads * w:.4g}); "
+                + (f"widths that fit: {', '.join(fits)}" if fits else f"{heads} head(s) leave no narrower width")
+            )
+        shapes[w] = pruned_shape(hidden, heads, ffn, w)
+    return shapes
 
 
 def shrink_attention(model, heads: int, head_dim: int) -> None:
