@@ -61,8 +61,8 @@ def variants(cores: int) -> list[Variant]:
     """Batching on/off × one instance using every core / one instance per core."""
     on = dict(preferred_batch_sizes=(16, 32, 64), max_queue_delay_microseconds=2000)
     off = dict(preferred_batch_sizes=(1,), max_queue_delay_microseconds=0)
-    one = dict(model_instances=1, intra_op_num_threads=cores)
-    many = dict(model_instances=cores, intra_op_num_threads=1)
+    one = dict(model_instances=1, intra_op_num_threads=cores, model_workers=1)
+    many = dict(model_instances=cores, intra_op_num_threads=1, model_workers=1)
     return [
         Variant("on_1x", f"batching on, 1 instance × {cores} threads", {**on, **one}),
         Variant("off_1x", f"batching off*, 1 instance × {cores} threads", {**off, **one}),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -59,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--intra_op_threads",
         type=int,
-        default=os.cpu_count() or 1,
-        help="onnxruntime threads per model instance (default: one per core of this machine; 0 = onnxruntime's choice).",
+        default=1,
+        help="onnxruntime threads per model call (the serving default: 1, with one worker per core).",
     )
     return p
 

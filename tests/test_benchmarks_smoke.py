@@ -116,3 +116,40 @@ def test_interleaved_timing_rotates_the_order_each_round():
     assert rounds_seen == [1, 2, 3]
     assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3, "c": 3}
     assert all(t >= 0 for v in times.values() for t in v)
+
+
+def test_paddlenlp_pattern_is_served_beside_ours_and_both_answer(checkpoint, export_dir, sample_dir, tmp_path):
+    """benchmarks/vs_paddlenlp.py end to end for a moment: both pipelines built into one
+    repository, served by one tritonserver, both loads run, the report written with a
+    ratio per load. The PaddleNLP pattern answers every row with its 0.5 threshold."""
+    import json
+
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "checkpoint").symlink_to(checkpoint)
+    (bench / "export").symlink_to(export_dir)
+    run_cli(
+        "benchmarks/vs_paddlenlp.py",
+        "--model",
+        f"tiny={bench}",
+        "--data",
+        str(sample_dir / "data.txt"),
+        "--rounds",
+        "1",
+        "--slice_s",
+        "0.5",
+        "--name",
+        "smoke_vs",
+        "--out_dir",
+        str(tmp_path),
+        "--work_dir",
+        str(tmp_path / "work"),
+        timeout=300,
+    )
+    report = json.loads((tmp_path / "smoke_vs.json").read_text(encoding="utf-8"))
+    for pipeline in ("tiny ours", "tiny PaddleNLP pattern"):
+        for load in ("batch32", "single8"):
+            assert report["result"][pipeline][load]["requests"] > 0
+    assert report["result"]["tiny PaddleNLP pattern"]["single8"]["rows_per_execution"] == 1
+    assert [r["pair"] for r in report["ratios"]] == ["tiny: ours / PaddleNLP pattern"]
+    assert (tmp_path / "smoke_vs.png").stat().st_size > 0
