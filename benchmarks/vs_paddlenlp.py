@@ -77,7 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="TAG:NAME:key=value,... another of our pipelines for model TAG with these RepositorySpec overrides.",
     )
-    p.add_argument("--product", default=None, help="OURS_TAG:THEIRS_TAG: our pipeline of one model vs theirs of another.")
+    p.add_argument(
+        "--product",
+        action="append",
+        default=[],
+        help="OURS_TAG:THEIRS_TAG: our pipeline of one model vs theirs of another (repeatable).",
+    )
     p.add_argument("--loads", nargs="+", default=list(LOADS), choices=list(LOADS), help="Loads to run.")
     p.add_argument("--slice_s", type=float, default=3.0, help="Seconds per pipeline per turn.")
     p.add_argument("--rounds", type=int, default=8, help="Turns per pipeline and load.")
@@ -220,11 +225,11 @@ def summary(pipelines: list[Pipeline], loads: list[str]) -> dict:
     return out
 
 
-def ratios(pipelines: list[Pipeline], result: dict, loads: list[str], product: str | None) -> list[tuple]:
+def ratios(pipelines: list[Pipeline], result: dict, loads: list[str], products: list[str]) -> list[tuple]:
     rows = []
     tags = list(dict.fromkeys(p.tag for p in pipelines))
     pairs = [(f"{t} ours", f"{t} PaddleNLP pattern", f"{t}: ours / PaddleNLP pattern") for t in tags]
-    if product:
+    for product in products:
         a, _, b = product.partition(":")
         pairs.append((f"{a} ours", f"{b} PaddleNLP pattern", f"product: {a} ours / {b} PaddleNLP pattern"))
     for ours, theirs, label in pairs:
