@@ -42,6 +42,7 @@ class RepositorySpec:
     decoder: str = "closure"
     warmup: bool = True
     tensorrt_fp16: bool = False
+    vocab_size: int = 0  # the cpu model step refuses ids outside it (0: unknown, not checked)
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -108,6 +109,8 @@ def model_config(spec: RepositorySpec) -> mc.ModelConfig:
         c.backend = "python"
         _cpu_instances(c, spec.model_instances)
         _params(c, pad_token_id=spec.pad_token_id, intra_op_num_threads=spec.intra_op_num_threads)
+        # Bounds for direct callers of the model step (issue 14; hiercls/runtime/guards.py).
+        _params(c, max_seq_length=spec.max_seq_length, **({"vocab_size": spec.vocab_size} if spec.vocab_size else {}))
     else:
         c.backend = "onnxruntime"
         c.default_model_filename = "model.onnx"

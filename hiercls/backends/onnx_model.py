@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 try:
-    from hiercls_runtime import contract
+    from hiercls_runtime import contract, guards
     from hiercls_runtime.triton_args import output_dtypes, parse_args
 except ImportError:
-    from hiercls.runtime import contract
+    from hiercls.runtime import contract, guards
     from hiercls.runtime.triton_args import output_dtypes, parse_args
 
 MODEL_FILE = "model.onnx"
@@ -38,6 +38,7 @@ class TritonPythonModel:
         config, params, version_dir = parse_args(args)
         self.dtypes = output_dtypes(pb_utils, config)
         self.pad_id = int(params["pad_token_id"])
+        self.limits = guards.IdLimits.from_params(params)  # direct callers are checked too (issue 14)
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(params.get("intra_op_num_threads", "0"))
         options.inter_op_num_threads = 1
@@ -48,12 +49,9 @@ class TritonPythonModel:
         batch, responses = [], [None] * len(requests)
         for i, request in enumerate(requests):
             try:
-                ids = pb.get_input_tensor_by_name(request, contract.INPUT_IDS).as_numpy().astype(np.int64)
-                types = pb.get_input_tensor_by_name(request, contract.TOKEN_TYPE_IDS).as_numpy().astype(np.int64)
-                if ids.ndim != 2 or ids.shape != types.shape:
-                    raise ValueError(
-                        f"input_ids {list(ids.shape)} and token_type_ids {list(types.shape)} must match, [N, T]"
-                    )
+                ids = pb.get_input_tensor_by_name(request, contract.INPUT_IDS).as_numpy()
+                types = pb.get_input_tensor_by_name(request, contract.TOKEN_TYPE_IDS).as_numpy()
+                ids, types = guards.check_id_matrices(ids, types, self.limits)
                 batch.append((i, ids, types))
             except Exception as e:
                 responses[i] = pb.InferenceResponse(error=pb.TritonError(f"{contract.LOGITS}: {e}"))
