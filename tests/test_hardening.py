@@ -383,3 +383,19 @@ def test_regions_of_a_killed_run_are_removed_at_the_next_start(tmp_path):
     finally:
         stale.unlink(missing_ok=True)
         mine.unlink(missing_ok=True)
+
+
+def test_image_health_check_fails_on_a_dead_stub_that_readiness_misses(cpu_repository, tmp_path):
+    """What the Docker HEALTHCHECK and the Kubernetes probes run (no supervisor there)."""
+    check = [sys.executable, str(ROOT / "deploy/docker/hiercls-healthcheck")]
+    with TritonServer(cpu_repository, log_file=tmp_path / "t.log", watch_interval=0) as server:
+        url = ["--url", server.http_url]
+        assert subprocess.run([*check, *url], capture_output=True, timeout=30).returncode == 0
+        (stub,) = [p for p, m in procs.stubs_of(server.pid).items() if m == "tokenizer"]
+        os.kill(stub, signal.SIGKILL)
+        time.sleep(1.0)
+        with urllib.request.urlopen(f"{server.http_url}/v2/health/ready", timeout=5) as r:
+            assert r.status == 200  # Triton 2.51 still says ready
+        proc = subprocess.run([*check, *url], capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 1 and "not healthy" in proc.stderr
+        assert subprocess.run([*check, *url, "--ready_only"], capture_output=True, timeout=30).returncode == 0
