@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
 import statistics
 import sys
 import threading
@@ -226,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--log_file", default=None, help="tritonserver log (default: the run's private folder).")
     p.add_argument("--output", default=str(RESULTS_DIR / "soak"), help="Writes OUTPUT.json and OUTPUT.md.")
     args = p.parse_args(argv)
+
+    def interrupt(signum, frame):  # SIGTERM (and SIGINT, which `cmd &` ignores) stop the run cleanly
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, interrupt)
     from hiercls.runtime.io import atomic_write_json, atomic_write_text
 
     result = run(args)

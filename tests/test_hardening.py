@@ -399,3 +399,59 @@ def test_image_health_check_fails_on_a_dead_stub_that_readiness_misses(cpu_repos
         proc = subprocess.run([*check, *url], capture_output=True, text=True, timeout=30)
         assert proc.returncode == 1 and "not healthy" in proc.stderr
         assert subprocess.run([*check, *url, "--ready_only"], capture_output=True, timeout=30).returncode == 0
+
+
+# -- 8. the client ------------------------------------------------------------------------
+
+
+def run_client(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "clients/seqcls_grpc_client.py", *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def test_client_cli_says_in_one_line_that_the_server_is_down():
+    proc = run_client("--url", f"127.0.0.1:{procs.free_port()}", "--retries", "1", "--texts", GOOD)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("seqcls_grpc_client: error: server: failed to connect") and "UNAVAILABLE" in last
+    assert "retrying in 0.5s" in proc.stderr
+
+
+def test_client_retries_unavailable_with_backoff_and_nothing_else():
+    from hiercls.client import with_retries
+
+    calls, sleeps = [], []
+
+    def flaky(fail_with: str, times: int):
+        def call():
+            calls.append(1)
+            if len(calls) <= times:
+                raise InferenceServerException("down", status=fail_with)
+            return "ok"
+
+        return call
+
+    assert with_retries(flaky("StatusCode.UNAVAILABLE", 3), retries=4, backoff=0.5, sleep=sleeps.append) == "ok"
+    assert sleeps == [0.5, 1.0, 2.0]
+    calls.clear()
+    with pytest.raises(InferenceServerException):
+        with_retries(flaky("StatusCode.INVALID_ARGUMENT", 1), retries=4, backoff=0.5, sleep=sleeps.append)
+    assert len(calls) == 1
+
+
+def test_a_cut_off_client_run_keeps_the_predictions_it_got(triton_server, tmp_path):
+    data = tmp_path / "data.txt"
+    lines = [f"第{i}场比赛球队夺冠" for i in range(40)] + ["判" * 30_000] + [GOOD] * 10
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "predictions.jsonl"
+    proc = run_client(
+        "--url", triton_server.grpc_url, "--data_file", str(data), "--batch_size", "64", "--output", str(out)
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "wrote 32 of 51 predictions" in proc.stderr  # two requests of max_batch_size 16 were answered
+    assert "error: server: in ensemble 'seqcls', tokenizer: text 8 has 90000 bytes" in proc.stderr
+    kept = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [k["text"] for k in kept] == lines[:32]
+    assert not list(tmp_path.glob(".*partial"))
+    ok = run_client("--url", triton_server.grpc_url, "--texts", *lines[:20], "--output", str(out))
+    assert ok.returncode == 0 and len(out.read_text(encoding="utf-8").splitlines()) == 20
