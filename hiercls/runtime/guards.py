@@ -46,7 +46,7 @@ def check_request_size(
         if isinstance(value, bytes) and size > max_text_bytes:
             raise error(
                 f"text {row} has {size} bytes, over the limit of {max_text_bytes} "
-                f"({UTF8_MAX_BYTES_PER_CHAR} x max_text_chars); split or shorten it"
+                f"({UTF8_MAX_BYTES_PER_CHAR} bytes x {max_text_chars} characters, max_text_chars); split or shorten it"
             )
         if isinstance(value, str) and size > max_text_chars:
             raise error(
