@@ -388,7 +388,8 @@ def test_regions_of_a_killed_run_are_removed_at_the_next_start(tmp_path):
 def test_image_health_check_fails_on_a_dead_stub_that_readiness_misses(cpu_repository, tmp_path):
     """What the Docker HEALTHCHECK and the Kubernetes probes run (no supervisor there)."""
     check = [sys.executable, str(ROOT / "deploy/docker/hiercls-healthcheck")]
-    with TritonServer(cpu_repository, log_file=tmp_path / "t.log", watch_interval=0) as server:
+    # No watcher, as in the image; Triton then waits for the dead stub on shutdown.
+    with TritonServer(cpu_repository, log_file=tmp_path / "t.log", watch_interval=0, stop_timeout=5) as server:
         url = ["--url", server.http_url]
         assert subprocess.run([*check, *url], capture_output=True, timeout=30).returncode == 0
         (stub,) = [p for p, m in procs.stubs_of(server.pid).items() if m == "tokenizer"]
