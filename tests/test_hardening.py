@@ -110,6 +110,11 @@ def test_deep_json_kills_tritonserver_and_the_supervisor_says_so(cpu_repository)
     assert "tritonserver was killed by SIGSEGV; last log lines" in err
     assert "Started HTTPService" in err  # the log's tail, not just a message
     wrapper.nothing_left()
+    kept = Path(re.search(r"last log lines \((\S+)\)", err).group(1))
+    assert kept.is_file()  # the run's folder is kept for the log; tidy it here
+    import shutil
+
+    shutil.rmtree(kept.parent)
 
 
 def test_http_stays_on_loopback_when_grpc_is_exposed(cpu_repository, tmp_path):
