@@ -30,28 +30,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch_size", type=int, default=32, help="Texts per request (capped at the server's max_batch_size)."
     )
-    p.add_argument("--output", default=None, help="Also write one JSON object per text to this file.")
+    p.add_argument(
+        "--output", default=None, help="Also write one JSON object per text to this file (kept if the run stops)."
+    )
+    p.add_argument("--retries", type=int, default=3, help="Retries, with backoff, while the server is UNAVAILABLE.")
     return p
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from hiercls.client import SeqClsClient
     from hiercls.data import read_texts
-    from hiercls.runtime.io import atomic_write_text
 
     texts = args.texts if args.texts else read_texts(args.data_file)
-    with SeqClsClient(args.url, args.model_name) as client:
-        t0 = time.perf_counter()
-        predictions = client.predict(texts, args.batch_size)
-        elapsed = time.perf_counter() - t0
-    for p in predictions:
-        shown = ", ".join(f"{label} ({c:.3f})" for label, c in zip(p.labels, p.confidences)) or "(no label)"
-        print(f"{p.text}\t{shown}")
-    print(f"{len(texts)} texts in {elapsed:.2f}s ({len(texts) / elapsed:.1f} texts/s)", file=sys.stderr)
-    if args.output:
-        atomic_write_text(args.output, "".join(json.dumps(p.as_dict(), ensure_ascii=False) + "\n" for p in predictions))
+    out = Path(args.output) if args.output else None
+    # Predictions go to a hidden file as they arrive, renamed to --output at the end,
+    # also when the run is cut off: what was answered is kept.
+    partial = out.with_name(f".{out.name}.partial") if out else None
+    written = 0
+    sink = None
+    try:
+        with SeqClsClient(args.url, args.model_name, retries=args.retries) as client:
+            if partial is not None:
+                partial.parent.mkdir(parents=True, exist_ok=True)
+                sink = open(partial, "w", encoding="utf-8")
+            t0 = time.perf_counter()
+            for chunk in client.iter_predict(texts, args.batch_size):
+                for p in chunk:
+                    shown = ", ".join(f"{label} ({c:.3f})" for label, c in zip(p.labels, p.confidences)) or "(no label)"
+                    print(f"{p.text}\t{shown}", flush=True)
+                    if sink is not None:
+                        sink.write(json.dumps(p.as_dict(), ensure_ascii=False) + "\n")
+                if sink is not None:
+                    sink.flush()
+                written += len(chunk)
+            elapsed = time.perf_counter() - t0
+        print(f"{len(texts)} texts in {elapsed:.2f}s ({len(texts) / elapsed:.1f} texts/s)", file=sys.stderr)
+    finally:
+        if sink is not None:
+            sink.close()
+            os.replace(partial, out)
+            if written < len(texts):
+                print(f"wrote {written} of {len(texts)} predictions to {out}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    from hiercls.cli_errors import run_main
+
+    sys.exit(run_main(main, "seqcls_grpc_client"))

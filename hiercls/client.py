@@ -6,29 +6,62 @@
             print(p.labels, p.confidences)
 
 Long inputs are split into requests of at most the server's max_batch_size, read
-from the model's config so client and server cannot disagree.
+from the model's config so client and server cannot disagree. A server that is
+UNAVAILABLE (restarting, a replica going away) is retried with exponential backoff.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from hiercls.prediction import Prediction
 from hiercls.runtime import contract
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+# Worth retrying: the server is starting, restarting or draining.
+RETRY_STATUSES = ("StatusCode.UNAVAILABLE",)
+
+
+def with_retries(call: Callable[[], T], retries: int, backoff: float, sleep: Callable[[float], None] = time.sleep) -> T:
+    """call(), again after backoff, 2 x backoff, ... seconds while it fails UNAVAILABLE."""
+    from tritonclient.utils import InferenceServerException
+
+    for attempt in range(retries + 1):
+        try:
+            return call()
+        except InferenceServerException as e:
+            if e.status() not in RETRY_STATUSES or attempt == retries:
+                raise
+            delay = backoff * 2**attempt
+            logger.warning("server unavailable (%s); retrying in %.1fs", e.message(), delay)
+            sleep(delay)
+    raise AssertionError("unreachable")
+
 
 class SeqClsClient:
-    def __init__(self, url: str = "localhost:8001", model_name: str = "seqcls", timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        url: str = "localhost:8001",
+        model_name: str = "seqcls",
+        timeout: float = 120.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+    ) -> None:
         import tritonclient.grpc as grpcclient
 
         self._grpc = grpcclient
         self.url, self.model_name, self.timeout = url, model_name, timeout
+        self.retries, self.backoff = retries, backoff
         self.client = grpcclient.InferenceServerClient(url)
-        if not self.client.is_model_ready(model_name):
+        if not self._retry(lambda: self.client.is_model_ready(model_name)):
             raise ConnectionError(f"model {model_name!r} is not ready at {url}")
-        config = self.client.get_model_config(model_name).config
+        config = self._retry(lambda: self.client.get_model_config(model_name)).config
         self.max_batch_size = int(config.max_batch_size) or 1
 
     def infer_raw(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
@@ -37,24 +70,27 @@ class SeqClsClient:
         inp = self._grpc.InferInput(contract.TEXT_INPUT, list(data.shape), "BYTES")
         inp.set_data_from_numpy(data)
         names = (contract.LABEL_OUTPUT, contract.CONFIDENCE_OUTPUT, contract.PATH_OUTPUT)
-        result = self.client.infer(
-            self.model_name,
-            [inp],
-            outputs=[self._grpc.InferRequestedOutput(n) for n in names],
-            client_timeout=self.timeout,
+        outputs = [self._grpc.InferRequestedOutput(n) for n in names]
+        result = self._retry(
+            lambda: self.client.infer(self.model_name, [inp], outputs=outputs, client_timeout=self.timeout)
         )
         return {n: result.as_numpy(n) for n in names}
 
-    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
+    def _retry(self, call: Callable[[], T]) -> T:
+        return with_retries(call, self.retries, self.backoff)
+
+    def iter_predict(self, texts: Sequence[str], batch_size: int = 32) -> Iterator[list[Prediction]]:
+        """The predictions of each request as it is answered (requests of at most
+        max_batch_size texts), so a caller can keep what arrived before a failure."""
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of texts, not one string")
         batch_size = max(1, min(batch_size, self.max_batch_size))
-        out: list[Prediction] = []
         for start in range(0, len(texts), batch_size):
             chunk = list(texts[start : start + batch_size])
-            raw = self.infer_raw(chunk)
-            out.extend(unpack(chunk, raw))
-        return out
+            yield unpack(chunk, self.infer_raw(chunk))
+
+    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
+        return [p for chunk in self.iter_predict(texts, batch_size) for p in chunk]
 
     def close(self) -> None:
         self.client.close()

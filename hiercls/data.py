@@ -32,6 +32,9 @@ def read_examples(path: str | Path, hierarchy: LabelHierarchy) -> list[Example]:
         raise FileNotFoundError(f"data file not found: {path}")
     examples: list[Example] = []
     added_parents = 0
+    seen: dict[str, tuple[int, tuple[str, ...]]] = {}  # text -> (first line, its labels)
+    duplicates: list[tuple[int, int]] = []
+    conflicts: list[tuple[int, int]] = []
     for lineno, line in iter_lines(path, DataFormatError):
         if not line.strip():
             continue
@@ -49,14 +52,48 @@ def read_examples(path: str | Path, hierarchy: LabelHierarchy) -> list[Example]:
             raise DataFormatError(f"{where}: unknown label(s) {unknown}: add them to label.txt or fix the line")
         closed = hierarchy.close(labels)
         added_parents += len(closed) - len(set(labels))
+        first = seen.setdefault(text, (lineno, tuple(closed)))
+        if first[0] != lineno:
+            (duplicates if first[1] == tuple(closed) else conflicts).append((lineno, first[0]))
         examples.append(Example(text, tuple(closed)))
     if not examples:
         raise DataFormatError(f"{path}: no examples")
+    if duplicates:
+        # Kept, as PaddleNLP keeps them, but they weigh twice and inflate dev scores.
+        lineno, first = duplicates[0]
+        logger.warning(
+            "%s: %d duplicate lines (the same text and labels again), e.g. line %d repeats line %d",
+            path,
+            len(duplicates),
+            lineno,
+            first,
+        )
+    if conflicts:
+        lineno, first = conflicts[0]
+        logger.warning(
+            "%s: %d texts appear again with other labels, e.g. line %d vs line %d", path, len(conflicts), lineno, first
+        )
     if added_parents:
         # A text with A##B also has A; PaddleNLP's data lists both, but a file that
         # lists only the leaf is still unambiguous.
         logger.info("%s: added %d missing ancestor labels", path, added_parents)
     return examples
+
+
+def warn_overlap(train: list[Example], dev: list[Example], train_path: str | Path, dev_path: str | Path) -> int:
+    """Warn when dev texts also appear in train (dev scores would be too good); returns their count."""
+    train_texts = {e.text for e in train}
+    shared = [e.text for e in dev if e.text in train_texts]
+    if shared:
+        logger.warning(
+            "%d of %d texts of %s also appear in %s (e.g. %r): dev scores will be optimistic",
+            len(shared),
+            len(dev),
+            dev_path,
+            train_path,
+            shared[0][:60],
+        )
+    return len(shared)
 
 
 def read_texts(path: str | Path) -> list[str]:

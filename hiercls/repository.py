@@ -23,6 +23,7 @@ from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, atomic_write_text, fresh_dir, swap_dir
 from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
 from hiercls.runtime.tokenization import TOKENIZER_FILE
+from hiercls.serving_limits import tokenizer_vocab_size
 from hiercls.triton_config import RepositorySpec, render, repository_configs
 
 SPEC_FILE = "repository.json"
@@ -38,6 +39,7 @@ def spec_from_export(export_dir: str | Path, **overrides) -> RepositorySpec:
     )
     # The decoder tuned on dev travels in thresholds.json; a flag still overrides it.
     fields["decoder"] = load_decoder(Path(export_dir) / THRESHOLDS_FILE)
+    fields["vocab_size"] = tokenizer_vocab_size(Path(export_dir) / TOKENIZER_FILE)  # issue 14
     fields.update({k: v for k, v in overrides.items() if v is not None})
     return RepositorySpec(**fields)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from hiercls.batching import group_by_length, length_sorted_batches, pad_batch
-from hiercls.data import Example, dataset_files, read_examples
+from hiercls.data import Example, dataset_files, read_examples, warn_overlap
 from hiercls.distillation import distillation_loss
 from hiercls.runtime.decoding import decode, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
@@ -190,6 +190,7 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
     hierarchy = LabelHierarchy.from_file(files.label)
     train_ex: list[Example] = read_examples(files.train, hierarchy)
     dev_ex: list[Example] = read_examples(files.dev, hierarchy)
+    warn_overlap(train_ex, dev_ex, files.train, files.dev)
     logger.info(
         "labels %d (depth %d), train %d, dev %d, processes %d",
         len(hierarchy),

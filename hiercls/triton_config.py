@@ -51,6 +51,7 @@ class RepositorySpec:
     decoder: str = "closure"
     warmup: bool = True
     tensorrt_fp16: bool = False
+    vocab_size: int = 0  # the cpu model step refuses ids outside it (0: unknown, not checked)
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -142,6 +143,8 @@ def model_config(spec: RepositorySpec) -> mc.ModelConfig:
             model_workers=spec.model_workers,
             bucket_call_overhead_tokens=spec.bucket_call_overhead_tokens,
         )
+        # Bounds for direct callers of the model step (issue 14; hiercls/runtime/guards.py).
+        _params(c, max_seq_length=spec.max_seq_length, **({"vocab_size": spec.vocab_size} if spec.vocab_size else {}))
     else:
         c.backend = "onnxruntime"
         c.default_model_filename = "model.onnx"

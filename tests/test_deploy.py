@@ -247,10 +247,11 @@ def test_image_is_the_pinned_ngc_release_serving_models_on_the_triton_ports():
     assert list(all_stages)[-1] == "mount", "a plain `docker build` must not need a built repository"
 
     runtime = dict((ins, args) for ins, args in all_stages[list(all_stages)[0]])
-    assert exec_form(runtime["CMD"]) == ["tritonserver", f"--model-repository={MODELS_DIR}"]
+    assert exec_form(runtime["CMD"]) == ["hiercls-tritonserver", f"--model-repository={MODELS_DIR}"]
     assert {int(p) for p in runtime["EXPOSE"].split()} == TRITON_PORTS
     health = runtime["HEALTHCHECK"]
-    assert "/v2/health/ready" in health and ":8000/" in health
+    assert "hiercls-healthcheck" in health and "127.0.0.1:8000" in health
+    assert runtime["USER"] == "1000:1000"  # issue 14: not root
     assert "PYTHONDONTWRITEBYTECODE=1" in runtime["ENV"]
     assert f"-r /opt/hiercls/{SERVING_REQUIREMENTS.name}" in runtime["RUN"]
 
@@ -259,6 +260,8 @@ def test_dockerignore_sends_only_what_the_image_needs():
     rules = dockerignore_rules()
     for rel in (
         SERVING_REQUIREMENTS.name,
+        "deploy/docker/hiercls-tritonserver",
+        "deploy/docker/hiercls-healthcheck",
         "model_repository/repository.json",
         "model_repository/seqcls_model/1/model.onnx",
         "model_repository/tokenizer/1/hiercls_runtime/tokenization.py",
@@ -521,7 +524,9 @@ def test_gpu_repository_loads_on_the_same_triton_release(gpu_repository, tmp_pat
     with server:
         with urllib.request.urlopen(f"{server.http_url}/v2", timeout=10) as r:
             assert json.load(r)["version"] == NGC_TRITON_VERSION
-        request = urllib.request.Request(f"{server.http_url}/v2/repository/index", data=b"{}", method="POST")
+        request = urllib.request.Request(
+            f"{server.http_url}/v2/repository/index", data=b"{}", method="POST", headers=server.admin_headers
+        )
         with urllib.request.urlopen(request, timeout=10) as r:
             index = {m["name"]: m for m in json.load(r)}
     log = (tmp_path / "tritonserver.log").read_text(errors="replace")
@@ -551,20 +556,19 @@ def test_k8s_template_runs_ready_replicas_of_the_baked_image():
     image = container["image"]
     assert image.endswith("-baked") and NGC_IMAGE.split(":")[1].split("-")[0] in image
     assert not any(m["mountPath"] == MODELS_DIR for m in container.get("volumeMounts", []))
-    assert container["args"][:2] == ["tritonserver", f"--model-repository={MODELS_DIR}"]
+    assert container["args"][:2] == ["hiercls-tritonserver", f"--model-repository={MODELS_DIR}"]
     # The layout assumes no host: nothing from a node's disk.
     assert not any("hostPath" in v for v in pod.get("volumes", []))
 
+    # gRPC and metrics on the pod's address; HTTP only on its loopback (issue 14).
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert set(ports.values()) == TRITON_PORTS
-
-    def probe_target(probe: dict) -> tuple[str, int]:
-        get = probe["httpGet"]
-        return get["path"], ports.get(get["port"], get["port"])
-
-    assert probe_target(container["readinessProbe"]) == ("/v2/health/ready", 8000)
-    assert probe_target(container["startupProbe"]) == ("/v2/health/ready", 8000)
-    assert probe_target(container["livenessProbe"]) == ("/v2/health/live", 8000)
+    assert set(ports.values()) == TRITON_PORTS - {8000}
+    assert "--http-address=127.0.0.1" in container["args"]
+    # Probes run in the container: a real inference for readiness and liveness.
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["exec"]["command"][0] == "hiercls-healthcheck"
+        assert "--ready_only" not in container[probe]["exec"]["command"]
+    assert container["startupProbe"]["exec"]["command"] == ["hiercls-healthcheck", "--ready_only"]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
 
     services = [d for (kind, _), d in docs.items() if kind == "Service"]
@@ -572,7 +576,67 @@ def test_k8s_template_runs_ready_replicas_of_the_baked_image():
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     for svc in services:
         assert svc["spec"]["selector"].items() <= labels.items()
-        assert {p["targetPort"] for p in svc["spec"]["ports"]} <= set(ports)
+        assert {p["targetPort"] for p in svc["spec"]["ports"]} == {"grpc"}  # no HTTP, no metrics
+
+
+# Volume types the "restricted" Pod Security Standard allows.
+PSS_VOLUMES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
+
+
+def test_k8s_pod_meets_the_restricted_pod_security_standard():
+    """The checks of https://kubernetes.io/docs/concepts/security/pod-security-standards/
+    ("restricted", v1.30) that apply to this pod."""
+    docs = list(yaml.safe_load_all(K8S.read_text(encoding="utf-8")))
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    psc = pod.get("securityContext", {})
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        assert not pod.get(key), key
+    for volume in pod.get("volumes", []):
+        assert set(volume) - {"name"} <= PSS_VOLUMES, volume
+    for c in pod["containers"] + pod.get("initContainers", []):
+        sc = c.get("securityContext", {})
+        assert sc.get("privileged") is not True
+        assert sc.get("allowPrivilegeEscalation") is False, c["name"]
+        assert sc.get("runAsNonRoot", psc.get("runAsNonRoot")) is True
+        assert sc.get("runAsUser", psc.get("runAsUser", 1)) != 0
+        seccomp = sc.get("seccompProfile", psc.get("seccompProfile", {})).get("type")
+        assert seccomp in ("RuntimeDefault", "Localhost"), c["name"]
+        caps = sc.get("capabilities", {})
+        assert caps.get("drop") == ["ALL"] and set(caps.get("add", [])) <= {"NET_BIND_SERVICE"}
+        assert not any(p.get("hostPort") for p in c.get("ports", []))
+    spread = {t["topologyKey"] for t in pod["topologySpreadConstraints"]}
+    assert "kubernetes.io/hostname" in spread
+    assert pod["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"] == "hiercls-triton-admin"
+
+
+def test_image_launcher_adds_the_same_restrictions_as_hiercls_serve(monkeypatch):
+    import runpy
+
+    from hiercls import serve
+
+    launcher = runpy.run_path(str(ROOT / "deploy/docker/hiercls-tritonserver"))
+    assert launcher["ADMIN_HEADER"] == serve.ADMIN_HEADER
+    assert tuple(launcher["RESTRICTED_APIS"]) == serve.RESTRICTED_APIS
+    monkeypatch.setenv("HIERCLS_ADMIN_KEY", "k3y")
+    cmd = launcher["command"]([f"--model-repository={MODELS_DIR}"])
+    assert cmd[0] == "tritonserver" and cmd[-1] == f"--model-repository={MODELS_DIR}"
+    assert set(serve.restricted_api_args("k3y")) <= set(cmd)
+    assert "HIERCLS_ADMIN_KEY" not in os.environ  # not passed on to the models
+    # Without a key the APIs are closed (random key); the operator's own flags win.
+    random_key = launcher["command"]([])
+    assert any(a.startswith("--http-restricted-api=") and not a.endswith("=k3y") for a in random_key)
+    mine = launcher["command"](["--http-restricted-api=logging:h=v", "--strict-readiness=false"])
+    assert mine == ["tritonserver", "--http-restricted-api=logging:h=v", "--strict-readiness=false"]
 
 
 # -- the deployment README ---------------------------------------------------------------

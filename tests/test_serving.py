@@ -122,7 +122,7 @@ def test_long_text_is_truncated_and_huge_text_refused(client, raw, export_dir):
     (served,) = client.predict([text])
     (offline,) = OnnxPredictor(export_dir).predict([text])
     assert served.labels == offline.labels
-    with pytest.raises(InferenceServerException, match="100000 characters"):
+    with pytest.raises(InferenceServerException, match="text 0 has 300000 bytes, over the limit"):
         raw.infer("seqcls", [bytes_input([["判".encode() * 100_000]])])
     assert client.predict(["球队夺冠"])[0].text == "球队夺冠"
 

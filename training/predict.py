@@ -62,4 +62,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from hiercls.cli_errors import run_main
+
+    sys.exit(run_main(main, "predict.py"))

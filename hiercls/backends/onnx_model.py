@@ -15,12 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 try:
-    from hiercls_runtime import contract
+    from hiercls_runtime import contract, guards
     from hiercls_runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
     from hiercls_runtime.onnx_runner import BucketedOnnxRunner
     from hiercls_runtime.triton_args import output_dtypes, parse_args
 except ImportError:
-    from hiercls.runtime import contract
+    from hiercls.runtime import contract, guards
     from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
     from hiercls.runtime.onnx_runner import BucketedOnnxRunner
     from hiercls.runtime.triton_args import output_dtypes, parse_args
@@ -51,18 +51,16 @@ class TritonPythonModel:
             workers=int(params.get("model_workers", "0")),
             call_overhead_tokens=float(params.get("bucket_call_overhead_tokens", DEFAULT_CALL_OVERHEAD_TOKENS)),
         )
+        self.limits = guards.IdLimits.from_params(params)  # direct callers are checked too (issue 14)
 
     def execute(self, requests):
         pb = self.pb
         batch, responses = [], [None] * len(requests)
         for i, request in enumerate(requests):
             try:
-                ids = pb.get_input_tensor_by_name(request, contract.INPUT_IDS).as_numpy().astype(np.int64)
-                types = pb.get_input_tensor_by_name(request, contract.TOKEN_TYPE_IDS).as_numpy().astype(np.int64)
-                if ids.ndim != 2 or ids.shape != types.shape:
-                    raise ValueError(
-                        f"input_ids {list(ids.shape)} and token_type_ids {list(types.shape)} must match, [N, T]"
-                    )
+                ids = pb.get_input_tensor_by_name(request, contract.INPUT_IDS).as_numpy()
+                types = pb.get_input_tensor_by_name(request, contract.TOKEN_TYPE_IDS).as_numpy()
+                ids, types = guards.check_id_matrices(ids, types, self.limits)
                 batch.append((i, ids, types))
             except Exception as e:
                 responses[i] = pb.InferenceResponse(error=pb.TritonError(f"{contract.LOGITS}: {e}"))

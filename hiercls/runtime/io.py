@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -34,16 +35,29 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def iter_lines(path: str | Path, error: type[Exception] = ValueError) -> Iterator[tuple[int, str]]:
     """(line number, line without its newline) of a UTF-8 text file. A BOM (Windows
-    editors) is dropped; a line that is not UTF-8 raises ``error`` naming file and line."""
+    editors) is dropped; a line that is not UTF-8 raises ``error`` naming file and line.
+    A lone CR (old Mac line endings) ends a line too, as in Python's universal
+    newlines (PaddleNLP reads with them), with a warning naming it."""
+    lineno = 0
+    warned = False
     with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+        for raw in f:
+            if lineno == 0 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise error(f"{path}:{lineno}: not valid UTF-8 (byte {e.start}); save the file as UTF-8") from None
-            yield lineno, line.rstrip("\r\n")
+            body = raw.rstrip(b"\r\n")
+            parts = body.split(b"\r")
+            if len(parts) > 1 and not warned:
+                warned = True
+                logging.getLogger("hiercls.data").warning(
+                    "%s:%d: CR-only (old Mac) line endings; reading each CR as a line break", path, lineno + 1
+                )
+            for part in parts:
+                lineno += 1
+                try:
+                    line = part.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise error(f"{path}:{lineno}: not valid UTF-8 (byte {e.start}); save the file as UTF-8") from None
+                yield lineno, line
 
 
 def _umask() -> int:

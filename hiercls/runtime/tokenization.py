@@ -14,6 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+try:  # request-size guards (issue 14)
+    from hiercls_runtime import guards
+except ImportError:
+    from hiercls.runtime import guards
+
 TOKENIZER_FILE = "tokenizer.json"
 # Texts are truncated to max_seq_length tokens; this bounds what a request may send.
 DEFAULT_MAX_TEXT_CHARS = 20_000
@@ -44,6 +49,7 @@ class TextEncoder:
         pad_id: int = 0,
         pad_to_multiple_of: int = 16,
         max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+        max_request_chars: int = guards.DEFAULT_MAX_REQUEST_CHARS,
     ) -> None:
         from tokenizers import Tokenizer
 
@@ -56,11 +62,13 @@ class TextEncoder:
         self.pad_id = pad_id
         self.pad_to_multiple_of = max(1, pad_to_multiple_of)
         self.max_text_chars = max_text_chars
+        self.max_request_chars, self.bert_like = max_request_chars, guards.is_bert_tokenizer(self.tokenizer)
 
     def encode(self, texts: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
         """(input_ids, token_type_ids), both int64 [N, T]. Raises TextError naming the row."""
         if len(texts) == 0:
             raise TextError("no texts in the request")
+        guards.check_request_size(texts, self.max_text_chars, self.max_request_chars, TextError)
         clean = [as_text(t, row) for row, t in enumerate(texts)]
         for row, text in enumerate(clean):
             if len(text) > self.max_text_chars:
@@ -71,7 +79,7 @@ class TextEncoder:
                     f"text {row} has {len(text)} characters, over the limit of {self.max_text_chars} "
                     "(max_text_chars); split or shorten it"
                 )
-        encodings = self.tokenizer.encode_batch(clean)
+        encodings = guards.encode_truncated(self.tokenizer, clean, self.max_seq_length, self.bert_like)
         for row, e in enumerate(encodings):
             if all(e.special_tokens_mask):
                 raise TextError(f"text {row} has nothing to classify (only whitespace or control characters)")
