@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["cpu", "gpu"],
         help="cpu: model step in the Python backend (onnxruntime); gpu: NGC onnxruntime backend.",
     )
+    p.add_argument(
+        "--runtime",
+        default="onnx",
+        choices=["onnx", "paddle"],
+        help="cpu target: run model.onnx on onnxruntime, or the static graph (inference.json) on Paddle Inference.",
+    )
     p.add_argument("--model_name", default="seqcls", help="Ensemble name; steps are named after it.")
     s = p.add_argument_group("serving")
     s.add_argument("--max_batch_size", type=int, default=64, help="Largest batch any model accepts.")
@@ -69,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--decoder", default=None, choices=DECODERS, help="Hierarchy decoding in the postprocess (default: the one tuned on dev)."
     )
+    s.add_argument(
+        "--paddle_mkldnn", action="store_true", help="runtime paddle: oneDNN kernels (off: Paddle's native CPU kernels)."
+    )
     s.add_argument("--no_warmup", action="store_true", help="Skip model warm-up at load.")
     s.add_argument("--tensorrt_fp16", action="store_true", help="gpu target: TensorRT execution accelerator in FP16.")
     return p
@@ -83,6 +92,8 @@ def main(argv: list[str] | None = None) -> None:
         args.export_dir,
         name=args.model_name,
         target=args.target,
+        runtime=args.runtime,
+        paddle_mkldnn=args.paddle_mkldnn,
         max_batch_size=args.max_batch_size,
         preferred_batch_sizes=tuple(args.preferred_batch_size),
         max_queue_delay_microseconds=args.max_queue_delay_us,

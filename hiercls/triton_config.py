@@ -21,9 +21,11 @@ from hiercls.runtime.contract import ModelNames, model_names
 from hiercls.runtime.tokenization import DEFAULT_MAX_TEXT_CHARS
 
 Target = Literal["cpu", "gpu"]
+Runtime = Literal["onnx", "paddle"]
 # Token width of the warm-up requests.
 WARMUP_WIDTH = 16
 TARGETS: tuple[str, ...] = ("cpu", "gpu")
+RUNTIMES: tuple[str, ...] = ("onnx", "paddle")
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,22 @@ class RepositorySpec:
     decoder: str = "closure"
     warmup: bool = True
     tensorrt_fp16: bool = False
+    # cpu target: what runs the model step. onnx: model.onnx on onnxruntime (the
+    # faster one measured, benchmarks/results/paddle_vs_onnx.md); paddle: the
+    # exported static graph on Paddle Inference (the serving image then needs paddle).
+    runtime: Runtime = "onnx"
+    paddle_mkldnn: bool = False
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {self.runtime!r}")
+        if self.runtime == "paddle" and self.target != "cpu":
+            raise ValueError(
+                "runtime 'paddle' is for the cpu target only: the gpu target serves model.onnx with Triton's "
+                "onnxruntime backend (build with --target cpu --runtime paddle, or --runtime onnx)"
+            )
         if self.pad_to_multiple_of is None:
             # The cpu model step takes ragged batches and buckets rows itself, so any
             # padding the tokenizer adds is pure waste; the gpu target's onnxruntime
@@ -142,6 +156,9 @@ def model_config(spec: RepositorySpec) -> mc.ModelConfig:
             model_workers=spec.model_workers,
             bucket_call_overhead_tokens=spec.bucket_call_overhead_tokens,
         )
+        if spec.runtime == "paddle":
+            # Only when set, so an onnx repository's config stays as it was.
+            _params(c, paddle_mkldnn=str(spec.paddle_mkldnn).lower())
     else:
         c.backend = "onnxruntime"
         c.default_model_filename = "model.onnx"
