@@ -102,10 +102,7 @@ class TextEncoder:
         self._check_content(encodings)
         return self._pad([(e.ids, e.type_ids) for e in encodings])
 
-    def encode_windows(self, texts: Sequence[object], long_text: LongText) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(input_ids, token_type_ids [R, T], text_index [R]): every text as its
-        overlapping windows (``long_text``), R >= N rows, text_index naming each row's
-        text. A text that fits is one row, equal to its ``encode`` row."""
+    def _encode_untruncated(self, texts: Sequence[object]) -> list:
         if self._untruncated is None:
             from tokenizers import Tokenizer
 
@@ -113,7 +110,17 @@ class TextEncoder:
             self._untruncated = Tokenizer.from_file(str(self.tokenizer_file))
             self._untruncated.no_padding()
             self._untruncated.no_truncation()
-        encodings = self._untruncated.encode_batch(self._clean(texts))
+        return self._untruncated.encode_batch(self._clean(texts))
+
+    def token_counts(self, texts: Sequence[object]) -> list[int]:
+        """Tokens of each text, special tokens included, without truncation."""
+        return [len(e.ids) for e in self._encode_untruncated(texts)]
+
+    def encode_windows(self, texts: Sequence[object], long_text: LongText) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(input_ids, token_type_ids [R, T], text_index [R]): every text as its
+        overlapping windows (``long_text``), R >= N rows, text_index naming each row's
+        text. A text that fits is one row, equal to its ``encode`` row."""
+        encodings = self._encode_untruncated(texts)
         self._check_content(encodings)
         rows, index = [], []
         for t, e in enumerate(encodings):
