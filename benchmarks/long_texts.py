@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset_dir", required=True, help="Folder with label.txt and the dev file.")
     p.add_argument("--dev_file", default="dev.txt", help="Labelled file inside dataset_dir.")
     p.add_argument("--join_factor", type=float, default=3.0, help="Joined texts reach this many times max_seq_length.")
+    p.add_argument(
+        "--max_seq_length", type=int, default=None, help="Token limit (default: the export's); lower it for short data."
+    )
     p.add_argument("--max_windows", type=int, default=8, help="Windows per text at most.")
     p.add_argument("--stride", type=int, default=32, help="Tokens shared by consecutive windows.")
     p.add_argument("--batch_size", type=int, default=32, help="Rows per model call at most.")
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     dataset = Path(args.dataset_dir)
     hierarchy = LabelHierarchy.from_file(dataset / "label.txt")
     examples = read_examples(dataset / args.dev_file, hierarchy)
-    base = OnnxPredictor(args.export_dir)
+    base = OnnxPredictor(args.export_dir, args.max_seq_length)
     if base.hierarchy.labels != hierarchy.labels:
         sys.exit(f"{dataset}/label.txt does not match the model's")
     limit = base.encoder.max_seq_length
