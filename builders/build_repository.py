@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["cpu", "gpu"],
         help="cpu: model step in the Python backend (onnxruntime); gpu: NGC onnxruntime backend.",
     )
+    p.add_argument(
+        "--runtime",
+        default="onnx",
+        choices=["onnx", "paddle"],
+        help="cpu target: run model.onnx on onnxruntime, or the static graph (inference.json) on Paddle Inference.",
+    )
     p.add_argument("--model_name", default="seqcls", help="Ensemble name; steps are named after it.")
     s = p.add_argument_group("serving")
     s.add_argument("--max_batch_size", type=int, default=64, help="Largest batch any model accepts.")
@@ -67,7 +73,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="Refuse texts longer than this many characters (default 20000).",
     )
     s.add_argument(
-        "--decoder", default=None, choices=DECODERS, help="Hierarchy decoding in the postprocess (default: the one tuned on dev)."
+        "--decoder",
+        default=None,
+        choices=DECODERS,
+        help="Hierarchy decoding in the postprocess (default: the one tuned on dev).",
+    )
+    s.add_argument(
+        "--paddle_mkldnn",
+        action="store_true",
+        help="runtime paddle: oneDNN kernels (off: Paddle's native CPU kernels).",
+    )
+    lt = p.add_argument_group("long texts (off by default: texts are truncated to max_seq_length)")
+    lt.add_argument(
+        "--long_text_windows",
+        type=int,
+        default=0,
+        help="Tokenizer emits up to this many overlapping windows per longer text; the postprocess pools them.",
+    )
+    lt.add_argument("--long_text_stride", type=int, default=None, help="Tokens shared by consecutive windows (32).")
+    lt.add_argument(
+        "--long_text_pool", default=None, choices=["max", "mean"], help="How window probabilities combine (max)."
     )
     s.add_argument("--no_warmup", action="store_true", help="Skip model warm-up at load.")
     s.add_argument("--tensorrt_fp16", action="store_true", help="gpu target: TensorRT execution accelerator in FP16.")
@@ -83,6 +108,8 @@ def main(argv: list[str] | None = None) -> None:
         args.export_dir,
         name=args.model_name,
         target=args.target,
+        runtime=args.runtime,
+        paddle_mkldnn=args.paddle_mkldnn,
         max_batch_size=args.max_batch_size,
         preferred_batch_sizes=tuple(args.preferred_batch_size),
         max_queue_delay_microseconds=args.max_queue_delay_us,
@@ -94,6 +121,9 @@ def main(argv: list[str] | None = None) -> None:
         bucket_call_overhead_tokens=args.bucket_call_overhead_tokens,
         decoder=args.decoder,
         warmup=not args.no_warmup,
+        long_text_windows=args.long_text_windows,
+        long_text_stride=args.long_text_stride,
+        long_text_pool=args.long_text_pool,
         tensorrt_fp16=args.tensorrt_fp16,
     )
     models = build_repository(args.export_dir, args.output_dir, spec)

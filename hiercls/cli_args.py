@@ -27,3 +27,26 @@ def add_predictor_args(p: argparse.ArgumentParser) -> None:
         "--threshold", type=float, default=None, help="One threshold for every label, overriding thresholds.json."
     )
     d.add_argument("--decoder", default=None, choices=["closure", "topdown"], help="Override the decoder tuned on dev.")
+    lt = p.add_argument_group("long texts (off by default: texts are truncated to max_seq_length)")
+    lt.add_argument(
+        "--long_text_windows",
+        type=int,
+        default=0,
+        help="Score a longer text as up to this many overlapping windows and pool them (0: truncate).",
+    )
+    lt.add_argument("--long_text_stride", type=int, default=32, help="Tokens shared by consecutive windows.")
+    lt.add_argument(
+        "--long_text_pool",
+        default="max",
+        choices=["max", "mean"],
+        help="How window probabilities are combined per label.",
+    )
+
+
+def long_text_from_args(args: argparse.Namespace):
+    """The ``LongText`` options of the flags above, or None when windows are off."""
+    from hiercls.runtime.long_text import LongText
+
+    if not args.long_text_windows:
+        return None
+    return LongText(args.long_text_windows, args.long_text_stride, args.long_text_pool)

@@ -3,6 +3,7 @@
     <repo>/repository.json            the RepositorySpec it was built from
     <repo>/tokenizer/1/model.py       + tokenizer.json, hiercls_runtime/
     <repo>/seqcls_model/1/model.onnx  (+ model.py, hiercls_runtime/ on the cpu target)
+                                      or inference.json + inference.pdiparams (runtime paddle)
     <repo>/seqcls_postprocess/1/...   + label.txt, thresholds.json
     <repo>/seqcls/1/                  the ensemble (empty version folder)
 
@@ -21,6 +22,7 @@ from hiercls import backends, runtime
 from hiercls.export import EXPORT_META, ONNX_FILE
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, atomic_write_text, fresh_dir, swap_dir
+from hiercls.runtime.paddle_runner import PARAMS_FILE, PROGRAM_FILE
 from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
 from hiercls.runtime.tokenization import TOKENIZER_FILE
 from hiercls.serving_limits import tokenizer_vocab_size
@@ -44,13 +46,25 @@ def spec_from_export(export_dir: str | Path, **overrides) -> RepositorySpec:
     return RepositorySpec(**fields)
 
 
-def _python_model(version_dir: Path, backend_file: str) -> None:
+# Runtime modules only the Paddle model step imports: left out of every other model,
+# so an onnx repository holds no code that imports paddle.
+PADDLE_ONLY = ("paddle_runner.py",)
+
+
+def _python_model(version_dir: Path, backend_file: str, with_paddle: bool = False) -> None:
     shutil.copy2(BACKENDS_DIR / backend_file, version_dir / "model.py")
-    shutil.copytree(RUNTIME_DIR, version_dir / RUNTIME_PACKAGE, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    skip = ("__pycache__", "*.pyc", *(() if with_paddle else PADDLE_ONLY))
+    shutil.copytree(RUNTIME_DIR, version_dir / RUNTIME_PACKAGE, ignore=shutil.ignore_patterns(*skip))
 
 
-def _check_export(export_dir: Path) -> LabelHierarchy:
-    missing = [n for n in (ONNX_FILE, TOKENIZER_FILE, "label.txt", EXPORT_META) if not (export_dir / n).is_file()]
+def model_files(runtime: str) -> tuple[str, ...]:
+    """The export's files the model step of ``runtime`` serves."""
+    return (PROGRAM_FILE, PARAMS_FILE) if runtime == "paddle" else (ONNX_FILE,)
+
+
+def _check_export(export_dir: Path, runtime: str = "onnx") -> LabelHierarchy:
+    needed = (*model_files(runtime), TOKENIZER_FILE, "label.txt", EXPORT_META)
+    missing = [n for n in needed if not (export_dir / n).is_file()]
     if missing:
         raise FileNotFoundError(
             f"{export_dir} is not an export folder: missing {missing} (run builders/export_model.py)"
@@ -63,7 +77,7 @@ def _check_export(export_dir: Path) -> LabelHierarchy:
 def build_repository(export_dir: str | Path, output_dir: str | Path, spec: RepositorySpec) -> list[str]:
     """Write the four models of ``spec`` into output_dir; returns their names."""
     export_dir, output_dir = Path(export_dir), Path(output_dir)
-    hierarchy = _check_export(export_dir)
+    hierarchy = _check_export(export_dir, spec.runtime)
     if len(hierarchy) != spec.num_labels:
         raise ValueError(f"spec has {spec.num_labels} labels, {export_dir}/label.txt has {len(hierarchy)}")
     names = spec.names
@@ -77,9 +91,10 @@ def build_repository(export_dir: str | Path, output_dir: str | Path, spec: Repos
     _python_model(version[names.tokenizer], "tokenizer.py")
     shutil.copy2(export_dir / TOKENIZER_FILE, version[names.tokenizer] / TOKENIZER_FILE)
 
-    shutil.copy2(export_dir / ONNX_FILE, version[names.model] / ONNX_FILE)
+    for f in model_files(spec.runtime):
+        shutil.copy2(export_dir / f, version[names.model] / f)
     if spec.target == "cpu":
-        _python_model(version[names.model], "onnx_model.py")
+        _python_model(version[names.model], f"{spec.runtime}_model.py", with_paddle=spec.runtime == "paddle")
 
     _python_model(version[names.postprocess], "postprocess.py")
     for f in ("label.txt", THRESHOLDS_FILE):

@@ -18,12 +18,15 @@ from tritonclient.grpc import model_config_pb2 as mc
 from hiercls.runtime import contract
 from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
 from hiercls.runtime.contract import ModelNames, model_names
+from hiercls.runtime.long_text import DEFAULT_POOL, DEFAULT_STRIDE, LongText
 from hiercls.runtime.tokenization import DEFAULT_MAX_TEXT_CHARS
 
 Target = Literal["cpu", "gpu"]
+Runtime = Literal["onnx", "paddle"]
 # Token width of the warm-up requests.
 WARMUP_WIDTH = 16
 TARGETS: tuple[str, ...] = ("cpu", "gpu")
+RUNTIMES: tuple[str, ...] = ("onnx", "paddle")
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,28 @@ class RepositorySpec:
     warmup: bool = True
     tensorrt_fp16: bool = False
     vocab_size: int = 0  # the cpu model step refuses ids outside it (0: unknown, not checked)
+    # cpu target: what runs the model step. onnx: model.onnx on onnxruntime (the
+    # faster one measured, benchmarks/results/paddle_vs_onnx.md); paddle: the
+    # exported static graph on Paddle Inference (the serving image then needs paddle).
+    runtime: Runtime = "onnx"
+    paddle_mkldnn: bool = False
+    # Long texts (runtime/long_text.py): 0 = truncate to max_seq_length (the default);
+    # K > 0 = the tokenizer emits up to K overlapping windows a text with a text_index
+    # row map, and the postprocess pools them back into one answer per text.
+    long_text_windows: int = 0
+    long_text_stride: int = DEFAULT_STRIDE
+    long_text_pool: str = DEFAULT_POOL
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {self.runtime!r}")
+        if self.runtime == "paddle" and self.target != "cpu":
+            raise ValueError(
+                "runtime 'paddle' is for the cpu target only: the gpu target serves model.onnx with Triton's "
+                "onnxruntime backend (build with --target cpu --runtime paddle, or --runtime onnx)"
+            )
         if self.pad_to_multiple_of is None:
             # The cpu model step takes ragged batches and buckets rows itself, so any
             # padding the tokenizer adds is pure waste; the gpu target's onnxruntime
@@ -64,6 +85,13 @@ class RepositorySpec:
             object.__setattr__(self, "pad_to_multiple_of", 1 if self.target == "cpu" else 16)
         if self.num_labels < 1 or self.max_seq_length < 3 or self.max_batch_size < 1:
             raise ValueError(f"invalid sizes in {self}")
+        if self.long_text_windows:
+            LongText(self.long_text_windows, self.long_text_stride, self.long_text_pool)  # validates
+            if self.long_text_stride >= self.max_seq_length - 2:
+                raise ValueError(
+                    f"long_text_stride {self.long_text_stride} must be below max_seq_length - 2 "
+                    f"({self.max_seq_length - 2}): windows would never advance"
+                )
         too_big = [b for b in self.preferred_batch_sizes if b > self.max_batch_size or b < 1]
         if too_big:
             raise ValueError(f"preferred batch sizes {too_big} must lie in 1..max_batch_size={self.max_batch_size}")
@@ -71,6 +99,12 @@ class RepositorySpec:
     @property
     def names(self) -> ModelNames:
         return model_names(self.name)
+
+    @property
+    def max_rows(self) -> int:
+        """Most rows a request may carry past the tokenizer: with windows, each of
+        max_batch_size texts may become long_text_windows rows."""
+        return self.max_batch_size * max(1, self.long_text_windows)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -110,6 +144,8 @@ def tokenizer_config(spec: RepositorySpec) -> mc.ModelConfig:
     c.input.append(_tensor(mc.ModelInput, contract.TEXT_INPUT, "TYPE_STRING", [1]))
     c.output.append(_tensor(mc.ModelOutput, contract.INPUT_IDS, "TYPE_INT64", [-1]))
     c.output.append(_tensor(mc.ModelOutput, contract.TOKEN_TYPE_IDS, "TYPE_INT64", [-1]))
+    if spec.long_text_windows:
+        c.output.append(_tensor(mc.ModelOutput, contract.TEXT_INDEX, "TYPE_INT64", [1]))
     _merge_queued(c)
     _cpu_instances(c)
     _params(
@@ -119,11 +155,13 @@ def tokenizer_config(spec: RepositorySpec) -> mc.ModelConfig:
         pad_to_multiple_of=spec.pad_to_multiple_of,
         max_text_chars=spec.max_text_chars,
     )
+    if spec.long_text_windows:  # only when on, so default configs stay as they were
+        _params(c, long_text_windows=spec.long_text_windows, long_text_stride=spec.long_text_stride)
     return c
 
 
 def model_config(spec: RepositorySpec) -> mc.ModelConfig:
-    c = mc.ModelConfig(name=spec.names.model, max_batch_size=spec.max_batch_size)
+    c = mc.ModelConfig(name=spec.names.model, max_batch_size=spec.max_rows)
     c.input.append(_tensor(mc.ModelInput, contract.INPUT_IDS, "TYPE_INT64", [-1]))
     c.input.append(_tensor(mc.ModelInput, contract.TOKEN_TYPE_IDS, "TYPE_INT64", [-1]))
     c.output.append(_tensor(mc.ModelOutput, contract.LOGITS, "TYPE_FP32", [spec.num_labels]))
@@ -145,6 +183,9 @@ def model_config(spec: RepositorySpec) -> mc.ModelConfig:
         )
         # Bounds for direct callers of the model step (issue 14; hiercls/runtime/guards.py).
         _params(c, max_seq_length=spec.max_seq_length, **({"vocab_size": spec.vocab_size} if spec.vocab_size else {}))
+        if spec.runtime == "paddle":
+            # Only when set, so an onnx repository's config stays as it was.
+            _params(c, paddle_mkldnn=str(spec.paddle_mkldnn).lower())
     else:
         c.backend = "onnxruntime"
         c.default_model_filename = "model.onnx"
@@ -166,14 +207,19 @@ def model_config(spec: RepositorySpec) -> mc.ModelConfig:
 
 
 def postprocess_config(spec: RepositorySpec) -> mc.ModelConfig:
-    c = mc.ModelConfig(name=spec.names.postprocess, backend="python", max_batch_size=spec.max_batch_size)
+    # Its input rows are windows (up to max_rows), its output rows texts.
+    c = mc.ModelConfig(name=spec.names.postprocess, backend="python", max_batch_size=spec.max_rows)
     c.input.append(_tensor(mc.ModelInput, contract.LOGITS, "TYPE_FP32", [spec.num_labels]))
+    if spec.long_text_windows:
+        c.input.append(_tensor(mc.ModelInput, contract.TEXT_INDEX, "TYPE_INT64", [1]))
     c.output.append(_tensor(mc.ModelOutput, contract.LABEL_OUTPUT, "TYPE_INT64", [-1]))
     c.output.append(_tensor(mc.ModelOutput, contract.CONFIDENCE_OUTPUT, "TYPE_FP32", [-1]))
     c.output.append(_tensor(mc.ModelOutput, contract.PATH_OUTPUT, "TYPE_STRING", [-1]))
     _merge_queued(c)
     _cpu_instances(c)
     _params(c, num_labels=spec.num_labels, decoder=spec.decoder)
+    if spec.long_text_windows:
+        _params(c, long_text_pool=spec.long_text_pool)
     return c
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hiercls.cli_args import add_predictor_args  # noqa: E402  (light: argparse only)
+from hiercls.cli_args import add_predictor_args, long_text_from_args  # noqa: E402  (light: argparse only)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,13 +43,14 @@ def main(argv: list[str] | None = None) -> None:
     from hiercls.data import read_examples
     from hiercls.evaluation import evaluation_report, format_report, write_bad_cases
     from hiercls.predictor import load_predictor
-    from hiercls.runtime.decoding import sigmoid
     from hiercls.runtime.hierarchy import LabelHierarchy
     from hiercls.runtime.io import atomic_write_json
 
     dataset = Path(args.dataset_dir)
     hierarchy = LabelHierarchy.from_file(dataset / args.label_file)
-    predictor = load_predictor(args.backend, args.params_path, args.max_seq_length, args.device)
+    predictor = load_predictor(
+        args.backend, args.params_path, args.max_seq_length, args.device, long_text_from_args(args)
+    )
     if predictor.hierarchy.labels != hierarchy.labels:
         sys.exit(
             f"{dataset / args.label_file} does not match the model's label.txt: same labels in the same order are needed"
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         train_counts = hierarchy.multi_hot([e.labels for e in train]).sum(0)
         train_size = len(train)
 
-    probs = sigmoid(predictor.logits([e.text for e in examples], args.batch_size))
+    probs = predictor.probs([e.text for e in examples], args.batch_size)
     thresholds = predictor.thresholds if args.threshold is None else args.threshold
     pred = predictor.decode(probs, args.decoder, thresholds)
     rep = evaluation_report(probs, examples, hierarchy, pred, thresholds, train_counts)
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         eval_file=str(eval_file),
         decoder=args.decoder or predictor.decoder,
         backend=args.backend,
+        long_text=vars(long_text_from_args(args)) if args.long_text_windows else None,
         thresholds=f"single {args.threshold:.3f}" if args.threshold is not None else "per-label (thresholds.json)",
     )
     print(format_report(rep, train_size))

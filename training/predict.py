@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hiercls.cli_args import add_predictor_args  # noqa: E402  (light: argparse only)
+from hiercls.cli_args import add_predictor_args, long_text_from_args  # noqa: E402  (light: argparse only)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     from hiercls.runtime.io import atomic_write_text
 
     dataset = Path(args.dataset_dir)
-    predictor = load_predictor(args.backend, args.params_path, args.max_seq_length, args.device)
+    predictor = load_predictor(
+        args.backend, args.params_path, args.max_seq_length, args.device, long_text_from_args(args)
+    )
     if (dataset / args.label_file).is_file() and LabelHierarchy.from_file(
         dataset / args.label_file
     ).labels != predictor.hierarchy.labels:

@@ -4,6 +4,11 @@ Every row of every request is decoded (PaddleNLP's version read only row 0),
 thresholds are per label, and the decoder never returns a child without its
 parent. Outputs are [N, K], K the most labels any row of the request has; the
 rest of a row is padding (label -1, confidence 0, path "").
+
+With long-text windows on, the logits rows are windows and ``text_index`` [R, 1]
+names each one's text: the window probabilities of a text are pooled per label
+(``long_text_pool``: max or mean) before thresholds and decoding, so a request of
+N texts still gets N rows.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ try:
     from hiercls_runtime import contract
     from hiercls_runtime.decoding import decode, sigmoid
     from hiercls_runtime.hierarchy import LabelHierarchy
+    from hiercls_runtime.long_text import fold_windows
     from hiercls_runtime.thresholds import THRESHOLDS_FILE, load_thresholds
     from hiercls_runtime.triton_args import output_dtypes, parse_args
 except ImportError:
     from hiercls.runtime import contract
     from hiercls.runtime.decoding import decode, sigmoid
     from hiercls.runtime.hierarchy import LabelHierarchy
+    from hiercls.runtime.long_text import fold_windows
     from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_thresholds
     from hiercls.runtime.triton_args import output_dtypes, parse_args
 
@@ -52,6 +59,7 @@ class TritonPythonModel:
         self.hierarchy = LabelHierarchy.from_file(version_dir / LABEL_FILE)
         self.thresholds = load_thresholds(version_dir / THRESHOLDS_FILE, self.hierarchy)
         self.decoder = params.get("decoder", "closure")
+        self.pool = params.get("long_text_pool")  # None: one row per text, nothing to fold
         num_labels = int(params["num_labels"])
         if num_labels != len(self.hierarchy):
             raise ValueError(f"config says {num_labels} labels, {LABEL_FILE} has {len(self.hierarchy)}")
@@ -63,6 +71,9 @@ class TritonPythonModel:
             try:
                 logits = pb.get_input_tensor_by_name(request, contract.LOGITS).as_numpy()
                 probs = sigmoid(logits)
+                if self.pool is not None:
+                    text_index = pb.get_input_tensor_by_name(request, contract.TEXT_INDEX).as_numpy()
+                    probs = fold_windows(probs, text_index, self.pool)
                 pred = decode(probs, self.thresholds, self.hierarchy, self.decoder)
                 labels, conf, paths = pack_predictions(probs, pred, self.hierarchy)
                 responses.append(

@@ -18,6 +18,8 @@ PATH_OUTPUT = "label_path"
 INPUT_IDS = "input_ids"
 TOKEN_TYPE_IDS = "token_type_ids"
 LOGITS = "logits"
+# Long-text windows only: the request text each tokenizer row (window) came from.
+TEXT_INDEX = "text_index"
 
 # Rows of `label` past a text's predictions are padding.
 LABEL_PAD = -1

@@ -18,6 +18,10 @@ try:  # request-size guards (issue 14)
     from hiercls_runtime import guards
 except ImportError:
     from hiercls.runtime import guards
+try:  # inside a built model repository
+    from hiercls_runtime.long_text import LongText, split_windows
+except ImportError:
+    from hiercls.runtime.long_text import LongText, split_windows
 
 TOKENIZER_FILE = "tokenizer.json"
 # Texts are truncated to max_seq_length tokens; this bounds what a request may send.
@@ -55,7 +59,9 @@ class TextEncoder:
 
         if max_seq_length < 3:
             raise ValueError(f"max_seq_length must be at least 3, got {max_seq_length}")
+        self.tokenizer_file = Path(tokenizer_file)
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self._untruncated = None  # built on the first encode_windows
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=max_seq_length)
         self.max_seq_length = max_seq_length
@@ -64,8 +70,7 @@ class TextEncoder:
         self.max_text_chars = max_text_chars
         self.max_request_chars, self.bert_like = max_request_chars, guards.is_bert_tokenizer(self.tokenizer)
 
-    def encode(self, texts: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
-        """(input_ids, token_type_ids), both int64 [N, T]. Raises TextError naming the row."""
+    def _clean(self, texts: Sequence[object]) -> list[str]:
         if len(texts) == 0:
             raise TextError("no texts in the request")
         guards.check_request_size(texts, self.max_text_chars, self.max_request_chars, TextError)
@@ -79,16 +84,56 @@ class TextEncoder:
                     f"text {row} has {len(text)} characters, over the limit of {self.max_text_chars} "
                     "(max_text_chars); split or shorten it"
                 )
-        encodings = guards.encode_truncated(self.tokenizer, clean, self.max_seq_length, self.bert_like)
+        return clean
+
+    @staticmethod
+    def _check_content(encodings) -> None:
         for row, e in enumerate(encodings):
             if all(e.special_tokens_mask):
                 raise TextError(f"text {row} has nothing to classify (only whitespace or control characters)")
-        longest = max(len(e.ids) for e in encodings)
+
+    def _pad(self, rows: Sequence[tuple[Sequence[int], Sequence[int]]]) -> tuple[np.ndarray, np.ndarray]:
+        longest = max(len(i) for i, _ in rows)
         m = self.pad_to_multiple_of
         width = min(self.max_seq_length, -(-longest // m) * m)
-        ids = np.full((len(clean), width), self.pad_id, dtype=np.int64)
-        types = np.zeros((len(clean), width), dtype=np.int64)
-        for r, e in enumerate(encodings):
-            ids[r, : len(e.ids)] = e.ids
-            types[r, : len(e.type_ids)] = e.type_ids
+        ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        types = np.zeros((len(rows), width), dtype=np.int64)
+        for r, (i, t) in enumerate(rows):
+            ids[r, : len(i)] = i
+            types[r, : len(t)] = t
         return ids, types
+
+    def encode(self, texts: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
+        """(input_ids, token_type_ids), both int64 [N, T]. Raises TextError naming the row."""
+        # Long texts are tokenized only as far as truncation keeps (issue 14: CPU cost).
+        encodings = guards.encode_truncated(self.tokenizer, self._clean(texts), self.max_seq_length, self.bert_like)
+        self._check_content(encodings)
+        return self._pad([(e.ids, e.type_ids) for e in encodings])
+
+    def _encode_untruncated(self, texts: Sequence[object]) -> list:
+        if self._untruncated is None:
+            from tokenizers import Tokenizer
+
+            # A second tokenizer, so that ``encode`` keeps truncating.
+            self._untruncated = Tokenizer.from_file(str(self.tokenizer_file))
+            self._untruncated.no_padding()
+            self._untruncated.no_truncation()
+        return self._untruncated.encode_batch(self._clean(texts))
+
+    def token_counts(self, texts: Sequence[object]) -> list[int]:
+        """Tokens of each text, special tokens included, without truncation."""
+        return [len(e.ids) for e in self._encode_untruncated(texts)]
+
+    def encode_windows(self, texts: Sequence[object], long_text: LongText) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(input_ids, token_type_ids [R, T], text_index [R]): every text as its
+        overlapping windows (``long_text``), R >= N rows, text_index naming each row's
+        text. A text that fits is one row, equal to its ``encode`` row."""
+        encodings = self._encode_untruncated(texts)
+        self._check_content(encodings)
+        rows, index = [], []
+        for t, e in enumerate(encodings):
+            windows = split_windows(e.ids, e.type_ids, e.special_tokens_mask, self.max_seq_length, long_text)
+            rows += windows
+            index += [t] * len(windows)
+        ids, types = self._pad(rows)
+        return ids, types, np.asarray(index, dtype=np.int64)
