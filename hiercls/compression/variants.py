@@ -65,7 +65,9 @@ def convert(src: Path, dst: Path, precision: str) -> None:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         with _quiet_root_logger():
-            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+            # Per-channel scales: on the e5 student (duee, epoch-1 checkpoint) per-tensor
+            # int8 lost 0.48 dev micro / 1.04 macro F1 points, per-channel 0.08 / +0.08.
+            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
     else:
         raise ValueError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
     if not dst.is_file() or dst.stat().st_size == 0:
