@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
             ["set", "texts", "mean tokens", "mode", "micro F1", "macro F1", "model rows", "texts/s"],
             rows,
         ),
-        f"\nCommand: `nice -n 15 python benchmarks/{Path(__file__).name} {' '.join(argv or sys.argv[1:])}`\n",
+        f"\nCommand: `python benchmarks/{Path(__file__).name} {' '.join(argv or sys.argv[1:])}`\n",
     ]
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)

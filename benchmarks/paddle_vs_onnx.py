@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
             ],
             rows,
         ),
-        f"\nCommand: `nice -n 15 python benchmarks/{Path(__file__).name} {' '.join(argv or sys.argv[1:])}`\n",
+        f"\nCommand: `python benchmarks/{Path(__file__).name} {' '.join(argv or sys.argv[1:])}`\n",
     ]
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
