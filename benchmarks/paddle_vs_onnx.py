@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     import numpy as np
 
-    from hiercls.runtime.onnx_runner import BucketedOnnxRunner, available_cores
+    from hiercls.runtime.bucketing import available_cores
+    from hiercls.runtime.onnx_runner import BucketedOnnxRunner
     from hiercls.runtime.paddle_runner import BucketedPaddleRunner
     from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
 

@@ -26,8 +26,9 @@ numpy only: this module is copied into the Triton repository.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 import numpy as np
 
@@ -136,3 +137,39 @@ def run_bucketed(
     for idx, part in parts:
         out[idx] = part
     return out
+
+
+def available_cores() -> int:
+    """Cores this process may run on (a container's cpuset, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class BucketedRunner:
+    """What the model-step runners share: worker threads, the bucketing plan, and
+    ``__call__``/``close``. A subclass sets up its engine and implements ``run``, one
+    thread-safe model call on a padded batch."""
+
+    def __init__(self, pad_id: int, threads_per_call: int, workers: int, call_overhead_tokens: float, name: str):
+        cores = available_cores()
+        self.threads = threads_per_call if threads_per_call > 0 else cores
+        self.workers = workers if workers > 0 else max(1, cores // self.threads)
+        self.pad_id = pad_id
+        self.call_overhead_tokens = call_overhead_tokens
+        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix=name) if self.workers > 1 else None
+
+    def run(self, ids: np.ndarray, types: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, ids: np.ndarray, types: np.ndarray, max_rows: int = 0) -> np.ndarray:
+        """Logits of every row, computed in length buckets."""
+        return run_bucketed(
+            self.run, ids, types, self.pad_id, self.call_overhead_tokens, max_rows, pool=self.pool, workers=self.workers
+        )
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None

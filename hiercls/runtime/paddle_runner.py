@@ -13,14 +13,12 @@ paddle is imported here only when a runner is built, so the ONNX path never need
 from __future__ import annotations
 
 import queue
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from . import contract
-from .bucketing import DEFAULT_CALL_OVERHEAD_TOKENS, run_bucketed
-from .onnx_runner import available_cores
+from .bucketing import DEFAULT_CALL_OVERHEAD_TOKENS, BucketedRunner
 
 PROGRAM_FILE = "inference.json"
 PARAMS_FILE = "inference.pdiparams"
@@ -29,7 +27,7 @@ PARAMS_FILE = "inference.pdiparams"
 MKLDNN_CACHE_CAPACITY = 64
 
 
-class BucketedPaddleRunner:
+class BucketedPaddleRunner(BucketedRunner):
     def __init__(
         self,
         model_dir: str | Path,
@@ -50,12 +48,10 @@ class BucketedPaddleRunner:
             raise FileNotFoundError(
                 f"{model_dir}: missing {missing} (the static graph builders/export_model.py writes)"
             )
-        cores = available_cores()
-        threads = threads_per_call if threads_per_call > 0 else cores
-        self.workers = workers if workers > 0 else max(1, cores // threads)
+        super().__init__(pad_id, threads_per_call, workers, call_overhead_tokens, "paddle")
         config = paddle_infer.Config(str(model_dir / PROGRAM_FILE), str(model_dir / PARAMS_FILE))
         config.disable_gpu()
-        config.set_cpu_math_library_num_threads(threads)
+        config.set_cpu_math_library_num_threads(self.threads)
         if mkldnn:
             config.enable_mkldnn()
             config.set_mkldnn_cache_capacity(MKLDNN_CACHE_CAPACITY)
@@ -72,10 +68,7 @@ class BucketedPaddleRunner:
         self.predictors.put(first)
         for _ in range(self.workers - 1):
             self.predictors.put(first.clone())
-        self.pad_id = pad_id
         self.mkldnn = mkldnn
-        self.call_overhead_tokens = call_overhead_tokens
-        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="paddle") if self.workers > 1 else None
 
     def run(self, ids: np.ndarray, types: np.ndarray) -> np.ndarray:
         """One model call on a padded batch, on a predictor no other thread holds."""
@@ -89,14 +82,3 @@ class BucketedPaddleRunner:
             return predictor.get_output_handle(self.output_name).copy_to_cpu()
         finally:
             self.predictors.put(predictor)
-
-    def __call__(self, ids: np.ndarray, types: np.ndarray, max_rows: int = 0) -> np.ndarray:
-        """Logits of every row, computed in length buckets."""
-        return run_bucketed(
-            self.run, ids, types, self.pad_id, self.call_overhead_tokens, max_rows, pool=self.pool, workers=self.workers
-        )
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
-            self.pool = None
