@@ -291,3 +291,14 @@ def onnx_batches_runner(session, batches: Sequence[tuple]) -> Callable[[], None]
             session.run([contract.LOGITS], {contract.INPUT_IDS: ids, contract.TOKEN_TYPE_IDS: types})
 
     return run
+
+
+def write_report(output: str | Path, md_parts: Sequence[str], result: dict) -> None:
+    """<output>.md and <output>.json, each written to a temp file and renamed."""
+    from hiercls.runtime.io import atomic_write_json, atomic_write_text
+
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out.with_suffix(".md"), "\n".join(md_parts))
+    atomic_write_json(out.with_suffix(".json"), result)
+    print("\n".join(md_parts))

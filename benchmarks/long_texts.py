@@ -15,7 +15,6 @@ and with windows (max, mean); thresholds and decoder are the export's.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -27,7 +26,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import RESULTS_DIR, machine_info, machine_line, md_table  # noqa: E402
+from benchmarks.common import RESULTS_DIR, machine_info, machine_line, md_table, write_report  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,11 +139,7 @@ def main(argv: list[str] | None = None) -> None:
         ),
         f"\nCommand: `python benchmarks/{Path(__file__).name} {' '.join(argv or sys.argv[1:])}`\n",
     ]
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".md").write_text("\n".join(md), encoding="utf-8")
-    out.with_suffix(".json").write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
-    print("\n".join(md))
+    write_report(args.output, md, result)
 
 
 if __name__ == "__main__":
