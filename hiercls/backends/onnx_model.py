@@ -9,14 +9,12 @@ from __future__ import annotations
 
 try:
     from hiercls_runtime import contract, guards
-    from hiercls_runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
-    from hiercls_runtime.model_step import execute_requests
+    from hiercls_runtime.model_step import execute_requests, runner_options
     from hiercls_runtime.onnx_runner import BucketedOnnxRunner
     from hiercls_runtime.triton_args import output_dtypes, parse_args
 except ImportError:
     from hiercls.runtime import contract, guards
-    from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
-    from hiercls.runtime.model_step import execute_requests
+    from hiercls.runtime.model_step import execute_requests, runner_options
     from hiercls.runtime.onnx_runner import BucketedOnnxRunner
     from hiercls.runtime.triton_args import output_dtypes, parse_args
 
@@ -31,13 +29,7 @@ class TritonPythonModel:
         config, params, version_dir = parse_args(args)
         self.dtypes = output_dtypes(pb_utils, config)
         self.pad_id = int(params["pad_token_id"])
-        self.runner = BucketedOnnxRunner(
-            version_dir / MODEL_FILE,
-            self.pad_id,
-            threads_per_call=int(params.get("intra_op_num_threads", "1")),
-            workers=int(params.get("model_workers", "0")),
-            call_overhead_tokens=float(params.get("bucket_call_overhead_tokens", DEFAULT_CALL_OVERHEAD_TOKENS)),
-        )
+        self.runner = BucketedOnnxRunner(version_dir / MODEL_FILE, self.pad_id, **runner_options(params))
         self.limits = guards.IdLimits.from_params(params)  # direct callers are checked too (issue 14)
 
     def execute(self, requests):

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 try:
     from hiercls_runtime import contract, guards
-    from hiercls_runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
-    from hiercls_runtime.model_step import execute_requests
+    from hiercls_runtime.model_step import execute_requests, runner_options
     from hiercls_runtime.paddle_runner import BucketedPaddleRunner
     from hiercls_runtime.triton_args import output_dtypes, parse_args
 except ImportError:
     from hiercls.runtime import contract, guards
-    from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
-    from hiercls.runtime.model_step import execute_requests
+    from hiercls.runtime.model_step import execute_requests, runner_options
     from hiercls.runtime.paddle_runner import BucketedPaddleRunner
     from hiercls.runtime.triton_args import output_dtypes, parse_args
 
@@ -32,9 +30,7 @@ class TritonPythonModel:
         self.runner = BucketedPaddleRunner(
             version_dir,
             self.pad_id,
-            threads_per_call=int(params.get("intra_op_num_threads", "1")),
-            workers=int(params.get("model_workers", "0")),
-            call_overhead_tokens=float(params.get("bucket_call_overhead_tokens", DEFAULT_CALL_OVERHEAD_TOKENS)),
+            **runner_options(params),
             mkldnn=params.get("paddle_mkldnn", "false") == "true",
         )
         self.limits = guards.IdLimits.from_params(params)  # direct callers are checked too (issue 14)

@@ -17,6 +17,16 @@ from collections.abc import Callable
 import numpy as np
 
 from . import contract, guards
+from .bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
+
+
+def runner_options(params: dict[str, str]) -> dict:
+    """The runner settings a model step's config carries (written by triton_config)."""
+    return {
+        "threads_per_call": int(params.get("intra_op_num_threads", "1")),
+        "workers": int(params.get("model_workers", "0")),
+        "call_overhead_tokens": float(params.get("bucket_call_overhead_tokens", DEFAULT_CALL_OVERHEAD_TOKENS)),
+    }
 
 
 def pad_to(x: np.ndarray, width: int, value: int) -> np.ndarray:
@@ -33,7 +43,7 @@ def execute_requests(
     runner: Callable[[np.ndarray, np.ndarray], np.ndarray],
     pad_id: int,
     logits_dtype,
-    limits: guards.IdLimits | None = None,
+    limits: guards.IdLimits,
 ) -> list:
     """One response per request: every valid request's rows run together through
     ``runner(ids, types) -> logits``; a malformed request fails alone. ``limits``
@@ -43,14 +53,7 @@ def execute_requests(
         try:
             ids = pb.get_input_tensor_by_name(request, contract.INPUT_IDS).as_numpy()
             types = pb.get_input_tensor_by_name(request, contract.TOKEN_TYPE_IDS).as_numpy()
-            if limits is not None:
-                ids, types = guards.check_id_matrices(ids, types, limits)
-            else:
-                ids, types = ids.astype(np.int64), types.astype(np.int64)
-                if ids.ndim != 2 or ids.shape != types.shape:
-                    raise ValueError(
-                        f"input_ids {list(ids.shape)} and token_type_ids {list(types.shape)} must match, [N, T]"
-                    )
+            ids, types = guards.check_id_matrices(ids, types, limits)
             batch.append((i, ids, types))
         except Exception as e:
             responses[i] = pb.InferenceResponse(error=pb.TritonError(f"{contract.LOGITS}: {e}"))
