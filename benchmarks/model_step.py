@@ -51,21 +51,14 @@ def parse_config(text: str) -> tuple[str, dict]:
     return name, cfg
 
 
-def make_runner(export: Path, cfg: dict):
+def make_runner(export: Path, pad_id: int, cfg: dict):
     from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
     from hiercls.runtime.onnx_runner import BucketedOnnxRunner
 
-    meta = json.loads((export / "export_meta.json").read_text(encoding="utf-8"))
     overhead = DEFAULT_CALL_OVERHEAD_TOKENS if cfg["overhead"] is None else cfg["overhead"]
-    runner = BucketedOnnxRunner(export / "model.onnx", meta["pad_token_id"], cfg["threads"], cfg["workers"], overhead)
-    if cfg["spin"]:  # rebuild the session with onnxruntime's default spinning
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = cfg["threads"]
-        options.inter_op_num_threads = 1
-        runner.session = ort.InferenceSession(str(export / "model.onnx"), options, providers=["CPUExecutionProvider"])
-    return runner, meta
+    return BucketedOnnxRunner(
+        export / "model.onnx", pad_id, cfg["threads"], cfg["workers"], overhead, spinning=bool(cfg["spin"])
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         real = sum(int(row_lengths(ids, meta["pad_token_id"]).sum()) for ids, _ in batches[ename])
         real_share[ename] = real / sum(ids.size for ids, _ in batches[ename])
         for cname, cfg in configs.items():
-            runner, _ = make_runner(export, cfg)
+            runner = make_runner(export, meta["pad_token_id"], cfg)
             runs[(ename, cname)] = runner
             for ids, types in batches[ename][:2]:  # warm-up
                 runner(ids, types)

@@ -25,6 +25,7 @@ class BucketedOnnxRunner(BucketedRunner):
         threads_per_call: int = 1,
         workers: int = 0,
         call_overhead_tokens: float = DEFAULT_CALL_OVERHEAD_TOKENS,
+        spinning: bool = False,
     ) -> None:
         """threads_per_call: onnxruntime intra-op threads (0: every core, one worker);
         workers: sub-batches run at once (0: cores / threads_per_call)."""
@@ -34,7 +35,7 @@ class BucketedOnnxRunner(BucketedRunner):
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
 
     def run(self, ids: np.ndarray, types: np.ndarray) -> np.ndarray:
