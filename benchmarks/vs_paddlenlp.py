@@ -102,26 +102,32 @@ def parse_overrides(items: list[str]) -> dict:
     return out
 
 
+def _base(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name)
+
+
 def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[str] = ()) -> list[Pipeline]:
     import shutil
 
     from benchmarks import paddlenlp_pattern
     from hiercls.repository import build_repository, spec_from_export
 
+    def ours(tag: str, name: str, label: str, spec_overrides: dict):
+        spec = spec_from_export(models[tag] / "export", name=f"ours_{_base(name)}", target="cpu", **spec_overrides)
+        # build_repository rewrites its own models only: every pipeline shares the folder.
+        build_repository(models[tag] / "export", repo, spec)
+        (repo / "repository.json").rename(repo / f"repository_{_base(name)}.json")
+        pipelines.append(Pipeline(label, tag, "ours", spec.names.ensemble, spec.names.model))
+        return spec
+
     if repo.exists():
         shutil.rmtree(repo)
-    pipelines = []
+    pipelines: list[Pipeline] = []
     for tag, bench in models.items():
-        base = "".join(c if c.isalnum() else "_" for c in tag)
-        spec = spec_from_export(bench / "export", name=f"ours_{base}", target="cpu", **overrides)
-        # build_repository rewrites its own models only: both pipelines share the folder.
-        build_repository(bench / "export", repo, spec)
-        (repo / "repository.json").rename(repo / f"repository_{base}.json")
-        names = spec.names
-        pipelines.append(Pipeline(f"{tag} ours", tag, "ours", names.ensemble, names.model))
+        spec = ours(tag, tag, f"{tag} ours", overrides)
         theirs = paddlenlp_pattern.add_to_repository(
             repo, bench / "checkpoint", bench / "export" / "model.onnx", spec.num_labels, spec.max_seq_length,
-            prefix=f"pnlp_{base}",
+            prefix=f"pnlp_{_base(tag)}",
         )
         pipelines.append(Pipeline(f"{tag} PaddleNLP pattern", tag, "paddlenlp", theirs["ensemble"], theirs["model"]))
     for v in variants:
@@ -129,11 +135,7 @@ def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[s
         if tag not in models or not vname:
             raise SystemExit(f"--variant wants TAG:NAME:key=value,... with a TAG of --model, got {v!r}")
         extra = parse_overrides([i for i in items.split(",") if i])
-        base = "".join(c if c.isalnum() else "_" for c in f"{tag}_{vname}")
-        spec = spec_from_export(models[tag] / "export", name=f"ours_{base}", target="cpu", **{**overrides, **extra})
-        build_repository(models[tag] / "export", repo, spec)
-        (repo / "repository.json").rename(repo / f"repository_{base}.json")
-        pipelines.append(Pipeline(f"{tag} ours {vname}", tag, "ours", spec.names.ensemble, spec.names.model))
+        ours(tag, f"{tag}_{vname}", f"{tag} ours {vname}", {**overrides, **extra})
     return pipelines
 
 
