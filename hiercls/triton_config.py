@@ -118,7 +118,7 @@ class RepositorySpec:
         return cls(**d)
 
 
-def _tensor(cls, name: str, dtype: str, dims: list[int]):
+def tensor(cls, name: str, dtype: str, dims: list[int]):
     return cls(name=name, data_type=getattr(mc, dtype), dims=dims)
 
 
@@ -141,11 +141,11 @@ def _merge_queued(config: mc.ModelConfig) -> None:
 
 def tokenizer_config(spec: RepositorySpec) -> mc.ModelConfig:
     c = mc.ModelConfig(name=spec.names.tokenizer, backend="python", max_batch_size=spec.max_batch_size)
-    c.input.append(_tensor(mc.ModelInput, contract.TEXT_INPUT, "TYPE_STRING", [1]))
-    c.output.append(_tensor(mc.ModelOutput, contract.INPUT_IDS, "TYPE_INT64", [-1]))
-    c.output.append(_tensor(mc.ModelOutput, contract.TOKEN_TYPE_IDS, "TYPE_INT64", [-1]))
+    c.input.append(tensor(mc.ModelInput, contract.TEXT_INPUT, "TYPE_STRING", [1]))
+    c.output.append(tensor(mc.ModelOutput, contract.INPUT_IDS, "TYPE_INT64", [-1]))
+    c.output.append(tensor(mc.ModelOutput, contract.TOKEN_TYPE_IDS, "TYPE_INT64", [-1]))
     if spec.long_text_windows:
-        c.output.append(_tensor(mc.ModelOutput, contract.TEXT_INDEX, "TYPE_INT64", [1]))
+        c.output.append(tensor(mc.ModelOutput, contract.TEXT_INDEX, "TYPE_INT64", [1]))
     _merge_queued(c)
     _cpu_instances(c)
     _params(
@@ -162,9 +162,9 @@ def tokenizer_config(spec: RepositorySpec) -> mc.ModelConfig:
 
 def model_config(spec: RepositorySpec) -> mc.ModelConfig:
     c = mc.ModelConfig(name=spec.names.model, max_batch_size=spec.max_rows)
-    c.input.append(_tensor(mc.ModelInput, contract.INPUT_IDS, "TYPE_INT64", [-1]))
-    c.input.append(_tensor(mc.ModelInput, contract.TOKEN_TYPE_IDS, "TYPE_INT64", [-1]))
-    c.output.append(_tensor(mc.ModelOutput, contract.LOGITS, "TYPE_FP32", [spec.num_labels]))
+    c.input.append(tensor(mc.ModelInput, contract.INPUT_IDS, "TYPE_INT64", [-1]))
+    c.input.append(tensor(mc.ModelInput, contract.TOKEN_TYPE_IDS, "TYPE_INT64", [-1]))
+    c.output.append(tensor(mc.ModelOutput, contract.LOGITS, "TYPE_FP32", [spec.num_labels]))
     c.dynamic_batching.preferred_batch_size.extend(spec.preferred_batch_sizes)
     c.dynamic_batching.max_queue_delay_microseconds = spec.max_queue_delay_microseconds
     if spec.target == "cpu":
@@ -209,12 +209,12 @@ def model_config(spec: RepositorySpec) -> mc.ModelConfig:
 def postprocess_config(spec: RepositorySpec) -> mc.ModelConfig:
     # Its input rows are windows (up to max_rows), its output rows texts.
     c = mc.ModelConfig(name=spec.names.postprocess, backend="python", max_batch_size=spec.max_rows)
-    c.input.append(_tensor(mc.ModelInput, contract.LOGITS, "TYPE_FP32", [spec.num_labels]))
+    c.input.append(tensor(mc.ModelInput, contract.LOGITS, "TYPE_FP32", [spec.num_labels]))
     if spec.long_text_windows:
-        c.input.append(_tensor(mc.ModelInput, contract.TEXT_INDEX, "TYPE_INT64", [1]))
-    c.output.append(_tensor(mc.ModelOutput, contract.LABEL_OUTPUT, "TYPE_INT64", [-1]))
-    c.output.append(_tensor(mc.ModelOutput, contract.CONFIDENCE_OUTPUT, "TYPE_FP32", [-1]))
-    c.output.append(_tensor(mc.ModelOutput, contract.PATH_OUTPUT, "TYPE_STRING", [-1]))
+        c.input.append(tensor(mc.ModelInput, contract.TEXT_INDEX, "TYPE_INT64", [1]))
+    c.output.append(tensor(mc.ModelOutput, contract.LABEL_OUTPUT, "TYPE_INT64", [-1]))
+    c.output.append(tensor(mc.ModelOutput, contract.CONFIDENCE_OUTPUT, "TYPE_FP32", [-1]))
+    c.output.append(tensor(mc.ModelOutput, contract.PATH_OUTPUT, "TYPE_STRING", [-1]))
     _merge_queued(c)
     _cpu_instances(c)
     _params(c, num_labels=spec.num_labels, decoder=spec.decoder)
@@ -226,17 +226,22 @@ def postprocess_config(spec: RepositorySpec) -> mc.ModelConfig:
 def ensemble_config(spec: RepositorySpec) -> mc.ModelConfig:
     names = spec.names
     c = mc.ModelConfig(name=names.ensemble, platform="ensemble", max_batch_size=spec.max_batch_size)
-    c.input.append(_tensor(mc.ModelInput, contract.TEXT_INPUT, "TYPE_STRING", [1]))
+    c.input.append(tensor(mc.ModelInput, contract.TEXT_INPUT, "TYPE_STRING", [1]))
     c.output.extend(postprocess_config(spec).output)
-    # Each step's tensors keep their own names in the ensemble, so the wiring
-    # below is the identity map and cannot drift from the step configs.
-    for step in (tokenizer_config(spec), model_config(spec), postprocess_config(spec)):
-        s = c.ensemble_scheduling.step.add(model_name=step.name, model_version=-1)
+    wire_steps(c, [tokenizer_config(spec), model_config(spec), postprocess_config(spec)])
+    return c
+
+
+def wire_steps(ensemble: mc.ModelConfig, steps: list[mc.ModelConfig]) -> None:
+    """Add ``steps`` to the ensemble in order. Each step's tensors keep their own
+    names in the ensemble, so the wiring is the identity map and cannot drift from
+    the step configs."""
+    for step in steps:
+        s = ensemble.ensemble_scheduling.step.add(model_name=step.name, model_version=-1)
         for t in step.input:
             s.input_map[t.name] = t.name
         for t in step.output:
             s.output_map[t.name] = t.name
-    return c
 
 
 def repository_configs(spec: RepositorySpec) -> dict[str, mc.ModelConfig]:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tritonclient.grpc import model_config_pb2 as mc
 
-from hiercls.triton_config import render
+from hiercls.triton_config import render, tensor, wire_steps
 
 HERE = Path(__file__).resolve().parent
 LOGITS = "logits"
@@ -46,43 +46,34 @@ def names(prefix: str = "pnlp") -> dict[str, str]:
     }
 
 
-def _t(cls, name: str, dtype: str, dims: list[int]):
-    return cls(name=name, data_type=getattr(mc, dtype), dims=dims)
-
-
 def configs(
     num_labels: int, max_seq_length: int, prefix: str = "pnlp", max_batch_size: int = 64
 ) -> dict[str, mc.ModelConfig]:
     NAMES = names(prefix)
     tok = mc.ModelConfig(name=NAMES["tokenizer"], backend="python", max_batch_size=max_batch_size)
-    tok.input.append(_t(mc.ModelInput, "INPUT", "TYPE_STRING", [1]))
-    tok.output.append(_t(mc.ModelOutput, "input_ids", "TYPE_INT64", [-1]))
-    tok.output.append(_t(mc.ModelOutput, "token_type_ids", "TYPE_INT64", [-1]))
+    tok.input.append(tensor(mc.ModelInput, "INPUT", "TYPE_STRING", [1]))
+    tok.output.append(tensor(mc.ModelOutput, "input_ids", "TYPE_INT64", [-1]))
+    tok.output.append(tensor(mc.ModelOutput, "token_type_ids", "TYPE_INT64", [-1]))
     tok.instance_group.add(count=1, kind=mc.ModelInstanceGroup.KIND_CPU)
     tok.parameters["max_seq_length"].string_value = str(max_seq_length)
 
     model = mc.ModelConfig(name=NAMES["model"], backend="python", max_batch_size=max_batch_size)
-    model.input.append(_t(mc.ModelInput, "input_ids", "TYPE_INT64", [-1]))
-    model.input.append(_t(mc.ModelInput, "token_type_ids", "TYPE_INT64", [-1]))
-    model.output.append(_t(mc.ModelOutput, LOGITS, "TYPE_FP32", [num_labels]))
+    model.input.append(tensor(mc.ModelInput, "input_ids", "TYPE_INT64", [-1]))
+    model.input.append(tensor(mc.ModelInput, "token_type_ids", "TYPE_INT64", [-1]))
+    model.output.append(tensor(mc.ModelOutput, LOGITS, "TYPE_FP32", [num_labels]))
     model.instance_group.add(count=1, kind=mc.ModelInstanceGroup.KIND_CPU)
     model.parameters["intra_op_thread_count"].string_value = "0"
 
     post = mc.ModelConfig(name=NAMES["postprocess"], backend="python", max_batch_size=max_batch_size)
-    post.input.append(_t(mc.ModelInput, LOGITS, "TYPE_FP32", [num_labels]))
-    post.output.append(_t(mc.ModelOutput, "label", "TYPE_INT64", [-1]))
-    post.output.append(_t(mc.ModelOutput, "confidence", "TYPE_FP32", [-1]))
+    post.input.append(tensor(mc.ModelInput, LOGITS, "TYPE_FP32", [num_labels]))
+    post.output.append(tensor(mc.ModelOutput, "label", "TYPE_INT64", [-1]))
+    post.output.append(tensor(mc.ModelOutput, "confidence", "TYPE_FP32", [-1]))
     post.instance_group.add(count=1, kind=mc.ModelInstanceGroup.KIND_CPU)
 
     ens = mc.ModelConfig(name=NAMES["ensemble"], platform="ensemble", max_batch_size=max_batch_size)
-    ens.input.append(_t(mc.ModelInput, "INPUT", "TYPE_STRING", [1]))
+    ens.input.append(tensor(mc.ModelInput, "INPUT", "TYPE_STRING", [1]))
     ens.output.extend(post.output)
-    for step in (tok, model, post):
-        s = ens.ensemble_scheduling.step.add(model_name=step.name, model_version=-1)
-        for t in step.input:
-            s.input_map[t.name] = t.name
-        for t in step.output:
-            s.output_map[t.name] = t.name
+    wire_steps(ens, [tok, model, post])
     return {c.name: c for c in (tok, model, post, ens)}
 
 
