@@ -17,6 +17,7 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "model_repository"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hiercls.cli_args import add_long_text_args
     from hiercls.runtime.decoding import DECODERS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -83,19 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="runtime paddle: oneDNN kernels (off: Paddle's native CPU kernels).",
     )
-    lt = p.add_argument_group("long texts (off by default: texts are truncated to max_seq_length)")
-    lt.add_argument(
-        "--long_text_windows",
-        type=int,
-        default=0,
-        help="Tokenizer emits up to this many overlapping windows per longer text; the postprocess pools them.",
-    )
-    lt.add_argument("--long_text_stride", type=int, default=None, help="Tokens shared by consecutive windows (32).")
-    lt.add_argument(
-        "--long_text_pool", default=None, choices=["max", "mean"], help="How window probabilities combine (max)."
-    )
     s.add_argument("--no_warmup", action="store_true", help="Skip model warm-up at load.")
     s.add_argument("--tensorrt_fp16", action="store_true", help="gpu target: TensorRT execution accelerator in FP16.")
+    add_long_text_args(
+        p, "Tokenizer emits up to this many overlapping windows per longer text; the postprocess pools them."
+    )
     return p
 
 

@@ -27,19 +27,21 @@ def add_predictor_args(p: argparse.ArgumentParser) -> None:
         "--threshold", type=float, default=None, help="One threshold for every label, overriding thresholds.json."
     )
     d.add_argument("--decoder", default=None, choices=["closure", "topdown"], help="Override the decoder tuned on dev.")
+    add_long_text_args(p, "Score a longer text as up to this many overlapping windows and pool them (0: truncate).")
+
+
+def add_long_text_args(p: argparse.ArgumentParser, windows_help: str) -> None:
+    """--long_text_windows/--long_text_stride/--long_text_pool, with one set of
+    defaults for evaluate.py, predict.py and build_repository.py."""
+    from hiercls.runtime.long_text import DEFAULT_POOL, DEFAULT_STRIDE, POOLS
+
     lt = p.add_argument_group("long texts (off by default: texts are truncated to max_seq_length)")
+    lt.add_argument("--long_text_windows", type=int, default=0, help=windows_help)
     lt.add_argument(
-        "--long_text_windows",
-        type=int,
-        default=0,
-        help="Score a longer text as up to this many overlapping windows and pool them (0: truncate).",
+        "--long_text_stride", type=int, default=DEFAULT_STRIDE, help="Tokens shared by consecutive windows."
     )
-    lt.add_argument("--long_text_stride", type=int, default=32, help="Tokens shared by consecutive windows.")
     lt.add_argument(
-        "--long_text_pool",
-        default="max",
-        choices=["max", "mean"],
-        help="How window probabilities are combined per label.",
+        "--long_text_pool", default=DEFAULT_POOL, choices=POOLS, help="How window probabilities are combined per label."
     )
 
 
