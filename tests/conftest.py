@@ -64,9 +64,8 @@ def export_dir(checkpoint, tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def cpu_repository(export_dir, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("repo") / "model_repository"
+def build_test_repository(export_dir: Path, out: Path, *extra: str) -> Path:
+    """A cpu-target repository as the tests serve it; ``extra`` adds builder flags."""
     # Small max_batch_size so the tests can exceed it cheaply.
     run_cli(
         "builders/build_repository.py",
@@ -82,8 +81,14 @@ def cpu_repository(export_dir, tmp_path_factory) -> Path:
         "4",
         "8",
         "16",
+        *extra,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def cpu_repository(export_dir, tmp_path_factory) -> Path:
+    return build_test_repository(export_dir, tmp_path_factory.mktemp("repo") / "model_repository")
 
 
 @pytest.fixture(scope="session")

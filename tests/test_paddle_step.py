@@ -14,7 +14,7 @@ from hiercls.client import SeqClsClient
 from hiercls.data import read_texts
 from hiercls.runtime import contract
 from hiercls.triton_config import RepositorySpec, model_config, render
-from tests.conftest import run_cli
+from tests.conftest import build_test_repository
 
 TEXTS = [
     "球队夺冠",
@@ -57,24 +57,7 @@ def test_paddle_runner_matches_onnx_runner_offline(export_dir, mkldnn):
 @pytest.fixture(scope="session")
 def paddle_repository(export_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("repo_paddle") / "model_repository"
-    run_cli(
-        "builders/build_repository.py",
-        "--export_dir",
-        str(export_dir),
-        "--output_dir",
-        str(out),
-        "--target",
-        "cpu",
-        "--runtime",
-        "paddle",
-        "--max_batch_size",
-        "16",
-        "--preferred_batch_size",
-        "4",
-        "8",
-        "16",
-    )
-    return out
+    return build_test_repository(export_dir, out, "--runtime", "paddle")
 
 
 @pytest.fixture(scope="module")
