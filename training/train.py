@@ -109,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="Also save the resumable training state every N steps (0: at epoch ends only).",
     )
+    out.add_argument(
+        "--save_epoch_weights",
+        action="store_true",
+        help="Also keep every epoch's weights in <save_dir>.epochs/ (for averaging the last epochs).",
+    )
     out.add_argument("--resume", action="store_true", help="Continue from <save_dir>.state if an earlier run left one.")
     out.add_argument(
         "--no_tune_thresholds",
