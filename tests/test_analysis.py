@@ -14,7 +14,7 @@ import pytest
 
 from hiercls.analysis import augment, dirty, sparse
 from hiercls.analysis.records import LabelDecoder, format_line, write_examples
-from hiercls.data import Example, read_examples, read_texts
+from hiercls.data.reading import Example, read_examples, read_texts
 from hiercls.runtime.hierarchy import LabelHierarchy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,7 +190,7 @@ def test_augment_rare_is_seeded_and_lifts_rare_labels(h, train):
 
 def test_pooled_features_are_the_classifier_input(checkpoint):
     from hiercls.analysis.features import CheckpointModel
-    from hiercls.training import encode, paddle_logits
+    from hiercls.modeling.inference import encode, paddle_logits
 
     texts = read_texts(SAMPLE / "dev.txt")[:20]
     model = CheckpointModel(checkpoint, batch_size=7)

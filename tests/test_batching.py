@@ -1,9 +1,9 @@
-"""Tests for hiercls.batching: length-sorted batches and padding."""
+"""Tests for hiercls.data.batching: length-sorted batches and padding."""
 
 import numpy as np
 import pytest
 
-from hiercls.batching import group_by_length, length_sorted_batches, pad_batch
+from hiercls.data.batching import group_by_length, length_sorted_batches, pad_batch
 
 
 @pytest.mark.parametrize("n, batch_size", [(1, 1), (10, 3), (64, 8), (100, 7), (5, 100)])

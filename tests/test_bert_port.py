@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hiercls.bert_port import bert_to_ernie, ernie_to_bert
+from hiercls.modeling.bert_port import bert_to_ernie, ernie_to_bert
 
 
 def test_round_trip_and_transposes(checkpoint):

@@ -85,7 +85,7 @@ def test_results_come_back_in_request_order_with_each_row_cut_to_its_length():
 def test_bucketed_logits_equal_one_padded_batch(export_dir):
     """The real exported model: every row's logits as in one batch padded to the
     longest text (the model masks the pad id), whatever the split."""
-    from hiercls.predictor import OnnxPredictor
+    from hiercls.evaluation.predictor import OnnxPredictor
 
     predictor = OnnxPredictor(export_dir)
     sample = [
@@ -105,7 +105,7 @@ def test_bucketed_logits_equal_one_padded_batch(export_dir):
 
 
 def test_sub_batches_on_worker_threads_give_the_same_logits(export_dir):
-    from hiercls.predictor import OnnxPredictor
+    from hiercls.evaluation.predictor import OnnxPredictor
 
     texts = ["球队夺冠", "法院一审判决", "某科技公司召开发布会，正式推出新一代折叠屏手机", "iPhone发布", "公司"] * 4
     one = OnnxPredictor(export_dir, workers=1)

@@ -81,7 +81,7 @@ def test_supernet_width_matches_the_sliced_pruned_model(checkpoint):
     import paddle
 
     from hiercls.compression import dynabert, pruning
-    from hiercls.modeling import load_checkpoint
+    from hiercls.modeling.checkpoint import load_checkpoint
 
     teacher, _ = load_checkpoint(checkpoint)
     ofa = dynabert.build_supernet(copy.deepcopy(teacher), teacher)
@@ -166,8 +166,8 @@ def test_pruned_export_has_half_the_heads_and_neurons(pruned):
 
 
 def test_pruned_checkpoint_loads_anywhere_a_checkpoint_does(pruned, checkpoint):
-    from hiercls.modeling import load_checkpoint
-    from hiercls.predictor import OnnxPredictor, PaddlePredictor
+    from hiercls.modeling.checkpoint import load_checkpoint
+    from hiercls.evaluation.predictor import OnnxPredictor, PaddlePredictor
 
     model, _ = load_checkpoint(pruned / "checkpoints" / "width_mult_0.5")
     attn = model.base_model.encoder.layers[0].self_attn
@@ -187,9 +187,9 @@ def test_pruned_model_keeps_most_of_the_teachers_quality(pruned):
 
 
 def test_pruned_model_serves_through_triton(pruned, tmp_path_factory):
-    from hiercls.client import SeqClsClient
-    from hiercls.predictor import OnnxPredictor
-    from hiercls.serve import TritonServer
+    from hiercls.client.grpc import SeqClsClient
+    from hiercls.evaluation.predictor import OnnxPredictor
+    from hiercls.serving.server import TritonServer
 
     repo = tmp_path_factory.mktemp("prune_repo") / "model_repository"
     run_cli(

@@ -1,11 +1,11 @@
-"""Tests for hiercls.data: reading labelled examples, texts and dataset folders."""
+"""Tests for hiercls.data.reading: reading labelled examples, texts and dataset folders."""
 
 import logging
 from pathlib import Path
 
 import pytest
 
-from hiercls.data import DataFormatError, Example, dataset_files, read_examples, read_texts
+from hiercls.data.reading import DataFormatError, Example, dataset_files, read_examples, read_texts
 from hiercls.runtime.hierarchy import LabelHierarchy
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -45,7 +45,7 @@ def test_sample_dev_and_test_counts(h):
 
 def test_closure_adds_ancestors(tmp_path, h, caplog):
     p = write(tmp_path, "新品发布会\t科技##发布\n第二条\t娱乐##获奖, 社会\n")
-    with caplog.at_level(logging.INFO, logger="hiercls.data"):
+    with caplog.at_level(logging.INFO, logger="hiercls.data.reading"):
         ex = read_examples(p, h)
     assert ex == [
         Example("新品发布会", ("科技", "科技##发布")),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hiercls.data import read_examples, read_texts, warn_overlap
+from hiercls.data.reading import read_examples, read_texts, warn_overlap
 from hiercls.runtime.hierarchy import LabelHierarchy
 from tests.conftest import ROOT, SAMPLE
 
@@ -24,7 +24,7 @@ def h() -> LabelHierarchy:
 def test_duplicate_and_conflicting_lines_are_warned_about(h, tmp_path, caplog):
     f = tmp_path / "train.txt"
     f.write_text("球队夺冠\t体育\n法院判决\t财经\n球队夺冠\t体育\n法院判决\t体育\n", encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="hiercls.data"):
+    with caplog.at_level(logging.WARNING, logger="hiercls.data.reading"):
         examples = read_examples(f, h)
     assert len(examples) == 4  # kept, as PaddleNLP keeps them
     assert "1 duplicate lines (the same text and labels again), e.g. line 3 repeats line 1" in caplog.text
@@ -36,7 +36,7 @@ def test_texts_in_both_train_and_dev_are_warned_about(h, tmp_path, caplog):
     dev = tmp_path / "dev.txt"
     train.write_text("球队夺冠\t体育\n法院判决\t财经\n", encoding="utf-8")
     dev.write_text("球队夺冠\t体育\n卡车侧翻\t体育\n", encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="hiercls.data"):
+    with caplog.at_level(logging.WARNING, logger="hiercls.data.reading"):
         n = warn_overlap(read_examples(train, h), read_examples(dev, h), train, dev)
     assert n == 1 and f"1 of 2 texts of {dev} also appear in {train}" in caplog.text
 
@@ -44,7 +44,7 @@ def test_texts_in_both_train_and_dev_are_warned_about(h, tmp_path, caplog):
 def test_cr_only_line_endings_are_named_and_read_as_lines(h, tmp_path, caplog):
     f = tmp_path / "train.txt"
     f.write_bytes("球队夺冠\t体育\r法院判决\t财经\r".encode())
-    with caplog.at_level(logging.WARNING, logger="hiercls.data"):
+    with caplog.at_level(logging.WARNING, logger="hiercls.data.reading"):
         examples = read_examples(f, h)
     assert [e.text for e in examples] == ["球队夺冠", "法院判决"]
     assert "CR-only (old Mac) line endings" in caplog.text

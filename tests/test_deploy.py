@@ -28,9 +28,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hiercls.repository import SPEC_FILE, build_repository, spec_from_export
+from hiercls.repository.build import SPEC_FILE, build_repository, spec_from_export
 from hiercls.runtime import contract
-from hiercls.triton_config import parse
+from hiercls.repository.triton_config import parse
 from tests.conftest import ROOT, run_cli
 from tests.test_repository import imported_modules
 
@@ -512,7 +512,7 @@ def test_gpu_repository_loads_on_the_same_triton_release(gpu_repository, tmp_pat
     Its Python-backend models must load from the gpu repository, and the model step
     must get as far as looking up its backend, which Triton does only after parsing
     the whole config.pbtxt (a config it cannot parse never gets a state at all)."""
-    from hiercls.serve import TritonServer
+    from hiercls.serving.server import TritonServer
 
     names = contract.model_names()
     server = TritonServer(
@@ -622,7 +622,7 @@ def test_k8s_pod_meets_the_restricted_pod_security_standard():
 def test_image_launcher_adds_the_same_restrictions_as_hiercls_serve(monkeypatch):
     import runpy
 
-    from hiercls import serve
+    from hiercls.serving import server as serve
 
     launcher = runpy.run_path(str(ROOT / "deploy/docker/hiercls-tritonserver"))
     assert launcher["ADMIN_HEADER"] == serve.ADMIN_HEADER

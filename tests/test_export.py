@@ -37,7 +37,7 @@ def test_onnx_names_are_the_contract(export_dir):
 def test_onnx_matches_paddle_for_dynamic_shapes(checkpoint, export_dir, batch, length):
     import paddle
 
-    from hiercls.modeling import load_checkpoint
+    from hiercls.modeling.checkpoint import load_checkpoint
 
     model, _ = load_checkpoint(checkpoint)
     rng = np.random.default_rng(batch)
@@ -54,7 +54,7 @@ def test_onnx_matches_paddle_for_dynamic_shapes(checkpoint, export_dir, batch, l
 
 
 def test_padding_does_not_change_a_rows_logits(export_dir):
-    from hiercls.predictor import OnnxPredictor
+    from hiercls.evaluation.predictor import OnnxPredictor
 
     p = OnnxPredictor(export_dir)
     alone = p.logits(["球队夺冠"])
@@ -65,7 +65,7 @@ def test_padding_does_not_change_a_rows_logits(export_dir):
 
 
 def test_parity_failure_is_reported(checkpoint, tmp_path):
-    from hiercls.export import ParityError, export_checkpoint
+    from hiercls.export.onnx import ParityError, export_checkpoint
 
     with pytest.raises(ParityError, match="differ"):
         export_checkpoint(checkpoint, tmp_path / "exp", tolerance=-1.0)

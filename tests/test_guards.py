@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from hiercls.fast_tokenizer import build_wordpiece_tokenizer
+from hiercls.modeling.fast_tokenizer import build_wordpiece_tokenizer
 from hiercls.runtime import guards
 from hiercls.runtime.guards import IdLimits, LimitError, check_id_matrices, check_request_size
 from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder, TextError

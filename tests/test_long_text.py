@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hiercls.runtime.long_text import LongText, fold_windows, split_windows, window_spans
-from hiercls.triton_config import RepositorySpec, render, repository_configs
+from hiercls.repository.triton_config import RepositorySpec, render, repository_configs
 from tests.conftest import run_cli
 
 SHORT = ["球队夺冠", "法院一审判决", "某科技公司召开发布会，正式推出新一代折叠屏手机，售价5999元起", "iPhone发布"]
@@ -48,7 +48,7 @@ def test_fold_windows_max_and_mean():
 
 
 def test_encoder_windows_equal_truncation_when_a_text_fits(export_dir):
-    from hiercls.predictor import OnnxPredictor
+    from hiercls.evaluation.predictor import OnnxPredictor
 
     encoder = OnnxPredictor(export_dir).encoder
     ids, types = encoder.encode(SHORT + [LONG])
@@ -62,7 +62,7 @@ def test_encoder_windows_equal_truncation_when_a_text_fits(export_dir):
 
 @pytest.mark.parametrize("pool", ["max", "mean"])
 def test_predictor_one_answer_per_text_same_as_truncation_when_texts_fit(export_dir, pool):
-    from hiercls.predictor import OnnxPredictor
+    from hiercls.evaluation.predictor import OnnxPredictor
 
     off = OnnxPredictor(export_dir)
     on = OnnxPredictor(export_dir, long_text=LongText(8, stride=16, pool=pool))
@@ -76,7 +76,7 @@ def test_predictor_one_answer_per_text_same_as_truncation_when_texts_fit(export_
 
 
 def test_paddle_predictor_windows_match_onnx_windows(checkpoint, export_dir):
-    from hiercls.predictor import OnnxPredictor, PaddlePredictor
+    from hiercls.evaluation.predictor import OnnxPredictor, PaddlePredictor
 
     lt = LongText(8, stride=16)
     texts = [SHORT[0], LONG]
@@ -116,7 +116,7 @@ def test_evaluate_cli_with_windows(export_dir, sample_dir, tmp_path):
 
 @pytest.fixture(scope="module")
 def long_text_server(export_dir, tmp_path_factory):
-    from hiercls.serve import TritonServer
+    from hiercls.serving.server import TritonServer
 
     repo = tmp_path_factory.mktemp("repo_long") / "model_repository"
     run_cli(
@@ -142,8 +142,8 @@ def long_text_server(export_dir, tmp_path_factory):
 
 
 def test_served_windows_fold_back_to_one_answer_per_text_as_offline(long_text_server, export_dir):
-    from hiercls.client import SeqClsClient
-    from hiercls.predictor import OnnxPredictor
+    from hiercls.client.grpc import SeqClsClient
+    from hiercls.evaluation.predictor import OnnxPredictor
 
     texts = [SHORT[0], LONG, SHORT[2], LONG[::-1], SHORT[3]] + [LONG] * 3  # 8 texts: 4 long, > 8 rows
     offline = OnnxPredictor(export_dir, long_text=LongText(6, stride=16, pool="mean")).predict(texts)

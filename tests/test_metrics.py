@@ -1,4 +1,4 @@
-"""Tests for hiercls.metrics: overall, per-level and per-class scores on full label paths."""
+"""Tests for hiercls.evaluation.metrics: overall, per-level and per-class scores on full label paths."""
 
 import json
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hiercls.metrics import Scores, class_report, level_scores, report, scores
+from hiercls.evaluation.metrics import Scores, class_report, level_scores, report, scores
 from hiercls.runtime.hierarchy import LabelHierarchy
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"

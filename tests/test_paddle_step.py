@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 
-from hiercls.client import SeqClsClient
-from hiercls.data import read_texts
+from hiercls.client.grpc import SeqClsClient
+from hiercls.data.reading import read_texts
 from hiercls.runtime import contract
-from hiercls.triton_config import RepositorySpec, model_config, render
+from hiercls.repository.triton_config import RepositorySpec, model_config, render
 from tests.conftest import build_test_repository
 
 TEXTS = [
@@ -39,7 +39,7 @@ def test_paddle_runtime_is_cpu_only_and_leaves_onnx_configs_alone():
 
 @pytest.mark.parametrize("mkldnn", [False, True], ids=["native", "onednn"])
 def test_paddle_runner_matches_onnx_runner_offline(export_dir, mkldnn):
-    from hiercls.predictor import OnnxPredictor
+    from hiercls.evaluation.predictor import OnnxPredictor
     from hiercls.runtime.paddle_runner import BucketedPaddleRunner
 
     onnx = OnnxPredictor(export_dir, workers=2)
@@ -62,7 +62,7 @@ def paddle_repository(export_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def paddle_server(paddle_repository, tmp_path_factory):
-    from hiercls.serve import TritonServer
+    from hiercls.serving.server import TritonServer
 
     with TritonServer(paddle_repository, log_file=tmp_path_factory.mktemp("triton_paddle") / "log") as server:
         yield server
@@ -88,7 +88,7 @@ def model_logits(url: str, ids: np.ndarray, types: np.ndarray) -> np.ndarray:
 
 
 def test_served_paddle_step_matches_served_onnx_step(paddle_server, triton_server, export_dir, sample_dir):
-    from hiercls.predictor import OnnxPredictor
+    from hiercls.evaluation.predictor import OnnxPredictor
 
     texts = TEXTS + read_texts(sample_dir / "data.txt")
     ids, types = OnnxPredictor(export_dir).encoder.encode(texts[:16])
@@ -105,7 +105,7 @@ def test_served_paddle_step_matches_served_onnx_step(paddle_server, triton_serve
 
 
 def test_served_paddle_step_batches_concurrent_requests(paddle_server, export_dir):
-    from hiercls.predictor import OnnxPredictor
+    from hiercls.evaluation.predictor import OnnxPredictor
 
     offline = {p.text: p.labels for p in OnnxPredictor(export_dir).predict(TEXTS)}
 

@@ -60,8 +60,8 @@ def write_base_model(out: Path) -> None:
     model directory for training/train.py."""
     from paddlenlp.transformers import ErnieConfig, ErnieForSequenceClassification, ErnieTokenizer
 
-    from hiercls import modeling
-    from hiercls.data import dataset_files, read_examples
+    from hiercls.modeling import models as modeling
+    from hiercls.data.reading import dataset_files, read_examples
     from hiercls.runtime.hierarchy import LabelHierarchy
 
     files = dataset_files(SAMPLE)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hiercls.repository import build_repository, spec_from_export
-from hiercls.triton_config import parse
+from hiercls.repository.build import build_repository, spec_from_export
+from hiercls.repository.triton_config import parse
 
 
 def imported_modules(path: Path) -> set[str]:

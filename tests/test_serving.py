@@ -9,9 +9,9 @@ import pytest
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
-from hiercls.client import SeqClsClient
-from hiercls.data import read_texts
-from hiercls.predictor import OnnxPredictor
+from hiercls.client.grpc import SeqClsClient
+from hiercls.data.reading import read_texts
+from hiercls.evaluation.predictor import OnnxPredictor
 from hiercls.runtime import contract
 
 MIXED_TEXTS = [
@@ -152,7 +152,7 @@ def test_concurrent_requests_are_batched_and_answered_correctly(triton_server, e
 
 
 def test_server_log_folder_is_created(cpu_repository, tmp_path):
-    from hiercls.serve import TritonServer
+    from hiercls.serving.server import TritonServer
 
     log = tmp_path / "not" / "there" / "triton.log"
     with TritonServer(cpu_repository, log_file=log) as server:

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hiercls.fast_tokenizer import build_wordpiece_tokenizer
+from hiercls.modeling.fast_tokenizer import build_wordpiece_tokenizer
 from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder, TextError
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "我", "爱", "北", "京", "hello", "world", "##s"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hiercls.data import read_texts
+from hiercls.data.reading import read_texts
 from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
 
 TRICKY = [
@@ -20,7 +20,7 @@ TRICKY = [
 
 @pytest.fixture(scope="module")
 def tokenizers(checkpoint, export_dir):
-    from hiercls.modeling import load_checkpoint
+    from hiercls.modeling.checkpoint import load_checkpoint
 
     _, slow = load_checkpoint(checkpoint)
     return slow, TextEncoder(export_dir / TOKENIZER_FILE, max_seq_length=128, pad_to_multiple_of=1)

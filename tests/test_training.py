@@ -46,7 +46,7 @@ def state_weights(save_dir: Path) -> dict[str, np.ndarray]:
 def test_resume_after_interruption_reaches_the_same_weights(tmp_path, monkeypatch):
     import paddle
 
-    from hiercls.training import train
+    from hiercls.training.loop import train
 
     full = train(train_args(tmp_path / "full", "--no_tune_thresholds"))
 

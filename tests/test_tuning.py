@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hiercls.runtime.hierarchy import LabelHierarchy
-from hiercls.tuning import tune, tune_thresholds
+from hiercls.training.tuning import tune, tune_thresholds
 
 
 def test_threshold_separates_a_separable_label():
@@ -53,7 +53,7 @@ def test_tuning_never_scores_below_the_default():
 
 
 def test_worse_tuned_thresholds_fall_back_to_the_default(monkeypatch):
-    import hiercls.tuning as tuning
+    import hiercls.training.tuning as tuning
 
     h = LabelHierarchy(("A", "A##x"))
     probs = np.array([[0.9, 0.8], [0.1, 0.2], [0.7, 0.6]], dtype=np.float32)

@@ -1,6 +1,6 @@
 """fp32 / fp16 / int8 x DynaBERT widths, side by side: dev F1, model size, CPU latency.
 
-    python benchmarks/compression/run_compression_bench.py --dataset_dir data/sample
+    python -m benchmarks.compression.run_compression_bench --dataset_dir data/sample
 
 Stages (each a real command of this repository, outputs under --work_dir):
 
@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 logger = logging.getLogger("compression_bench")
@@ -88,11 +87,11 @@ def run(*args: str) -> None:
 
 def write_base_model(out: Path, dataset_dir: Path, hidden: int, layers: int) -> None:
     """A random ERNIE with 12 heads and the hiercls-tiny recipe otherwise (see
-    hiercls.modeling.EXTRA_SHAPES), saved as a local model directory for train.py."""
+    hiercls.modeling.models.EXTRA_SHAPES), saved as a local model directory for train.py."""
     from paddlenlp.transformers import ErnieConfig, ErnieForSequenceClassification, ErnieTokenizer
 
-    from hiercls import modeling
-    from hiercls.data import dataset_files, read_examples
+    from hiercls.data.reading import dataset_files, read_examples
+    from hiercls.modeling import models as modeling
     from hiercls.runtime.hierarchy import LabelHierarchy
 
     if hidden % NUM_HEADS:

@@ -35,12 +35,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from benchmarks.common import ROOT, machine_info, md_table  # noqa: E402
-from hiercls.export import EXPORT_META, ONNX_FILE  # noqa: E402
-from hiercls.runtime import contract  # noqa: E402
-from hiercls.runtime.io import atomic_write_json, atomic_write_text  # noqa: E402
+from benchmarks.common import ROOT, machine_info, md_table
+from hiercls.export.onnx import EXPORT_META, ONNX_FILE
+from hiercls.runtime import contract
+from hiercls.runtime.io import atomic_write_json, atomic_write_text
 
 logger = logging.getLogger("gpu_bench")
 

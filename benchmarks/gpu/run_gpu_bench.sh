@@ -7,8 +7,10 @@
 #
 # Without onnxruntime-gpu it measures the CPU provider and says so in its output.
 # Python: $PYTHON, else the repository's .venv, else python3 (needs numpy, onnx, onnxruntime).
+# Paths are relative to the repository root, where it runs (as a module: python -m).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../.."
 if [ $# -eq 0 ] || [ "${1#-}" != "$1" ]; then
   echo "usage: $0 EXPORT_DIR [EXPORT_DIR ...] [--output_dir DIR] [--seq_length 128 ...]" >&2
   exit 2
@@ -17,4 +19,4 @@ PY=${PYTHON:-}
 if [ -z "$PY" ]; then
   if [ -x "$here/../../.venv/bin/python" ]; then PY="$here/../../.venv/bin/python"; else PY=python3; fi
 fi
-exec "$PY" "$here/gpu_bench.py" --export_dir "$@"
+exec "$PY" -m benchmarks.gpu.gpu_bench --export_dir "$@"

@@ -10,21 +10,18 @@ CUDA 12 and is 255 MB, over what can be carried). So:
    the ERNIE medium and nano shapes are also timed with random weights (latency does
    not depend on weight values; the medium ONNX is too big to carry).
 
-    python benchmarks/gpu/torch_gpu_bench.py --port_from build/bench/ernie-3.0-nano-zh/checkpoint --out .gpu/ernie-3.0-nano-zh
-    python3 benchmarks/gpu/torch_gpu_bench.py --ported .gpu/ernie-3.0-nano-zh --out $OUT   # on the GPU machine
+    python -m benchmarks.gpu.torch_gpu_bench --port_from build/bench/ernie-3.0-nano-zh/checkpoint --out .gpu/ernie-3.0-nano-zh
+    python3 -m benchmarks.gpu.torch_gpu_bench --ported .gpu/ernie-3.0-nano-zh --out $OUT   # on the GPU machine
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 SHAPES = {  # ERNIE 3.0 shapes (hidden, layers, heads, ffn)
     "ernie-3.0-medium-zh": (768, 6, 12, 3072),
@@ -67,7 +64,7 @@ def paddle_to_bert(params_path: Path, out: Path) -> None:
 
     cfg = json.loads((params_path / "config.json").read_text())
     sd = {k: v.numpy() for k, v in paddle.load(str(params_path / "model_state.pdparams")).items()}
-    from hiercls.bert_port import ernie_to_bert
+    from hiercls.modeling.bert_port import ernie_to_bert
 
     w = ernie_to_bert(sd, cfg["num_hidden_layers"], prefix="bert.")
     token_type = w["bert.embeddings.token_type_embeddings.weight"].copy()

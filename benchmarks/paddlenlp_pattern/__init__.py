@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tritonclient.grpc import model_config_pb2 as mc
 
-from hiercls.triton_config import render, tensor, wire_steps
+from hiercls.repository.triton_config import render, tensor, wire_steps
 
 HERE = Path(__file__).resolve().parent
 LOGITS = "logits"

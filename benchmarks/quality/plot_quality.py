@@ -1,6 +1,6 @@
 """Plot dev micro/macro F1 per epoch for the runs recorded in this folder (PNG next to the table).
 
-python benchmarks/quality/plot_quality.py
+python -m benchmarks.quality.plot_quality
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Table and chart of the GPU recipe sweep (e5_gpu_sweep.sh): best dev micro/macro F1
 at threshold 0.5 per run, grouped by what the run varied.
 
-    python benchmarks/quality/summarize_sweep.py [--sweep e5_gpu_sweep.json]
+    python -m benchmarks.quality.summarize_sweep [--sweep e5_gpu_sweep.json]
     # prints the Markdown table; writes sweep.png next to the JSON
 """
 

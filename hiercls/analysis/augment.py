@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from hiercls.analysis.records import leaf_labels
-from hiercls.data import Example
+from hiercls.data.reading import Example
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import iter_lines
 

@@ -9,7 +9,7 @@ labelled data set, and their reports (Markdown table, JSON, PNG plot).
 - augment: train with and without augmented copies of the rare labels' examples
   and compare F1 on the rare labels.
 
-Every model is trained by ``hiercls.training.train`` with one recipe (the
+Every model is trained by ``hiercls.training.loop.train`` with one recipe (the
 ``argparse.Namespace`` of training/train.py), so arms differ only in their data.
 """
 
@@ -29,11 +29,12 @@ from hiercls.analysis import augment, dirty, sparse
 from hiercls.analysis.features import CheckpointModel
 from hiercls.analysis.records import LabelDecoder, format_line, write_examples
 from hiercls.analysis.report import bar_plot, line_plot, markdown_table, write_markdown
-from hiercls.data import DatasetFiles, Example, dataset_files, read_examples
-from hiercls.metrics import class_report, scores
+from hiercls.data.reading import DatasetFiles, Example, dataset_files, read_examples
+from hiercls.evaluation.metrics import class_report, scores
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json
 from hiercls.runtime.thresholds import default_thresholds
+from hiercls.training.loop import train
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +108,6 @@ class Runner:
 
     def train(self, name: str, examples: list[Example]) -> Path:
         """Train (or reuse a finished run in work_dir with the same key) and return the checkpoint."""
-        from hiercls.training import train
-
         arm = Path(self.work_dir) / f"{name}-{self.run_key(examples)}"
         save_dir = arm / "checkpoint"
         done = arm / "run.json"  # written last: its presence means the checkpoint is complete

@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from hiercls.analysis.records import LabelDecoder
-from hiercls.batching import length_sorted_batches, pad_batch
+from hiercls.data.batching import length_sorted_batches, pad_batch
+from hiercls.modeling.checkpoint import TRAIN_META, load_checkpoint
+from hiercls.modeling.inference import encode
 from hiercls.runtime.decoding import sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
-from hiercls.training import TRAIN_META, encode
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,6 @@ class CheckpointModel:
         max_seq_length: int | None = None,
         pooling: str = "pooled",
     ) -> None:
-        from hiercls.modeling import load_checkpoint
 
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; choose one of {POOLINGS}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hiercls.data import Example
+from hiercls.data.reading import Example
 from hiercls.runtime.decoding import decode
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_text

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from hiercls.analysis.records import LabelDecoder, write_texts, write_tsv
-from hiercls.data import Example
+from hiercls.data.reading import Example
+from hiercls.evaluation.metrics import scores
 
 logger = logging.getLogger(__name__)
 
@@ -202,8 +203,6 @@ def find_sparse(
 def sparse_vs_rest(result: SparseResult, dev: list[Example], decoding: LabelDecoder) -> dict:
     """Dev scores of the sparse examples against the rest: the check that low
     support really marks examples the model gets wrong."""
-    from hiercls.metrics import scores
-
     y = decoding.hierarchy.multi_hot([e.labels for e in dev]).astype(bool)
     pred = decoding.pred(result.dev_probs)
     mask = np.zeros(len(dev), dtype=bool)

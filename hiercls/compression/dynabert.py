@@ -28,7 +28,7 @@ Where this differs from ``Trainer.compress``, on purpose:
   first (3/4 then 1/2 gives 3/8).
 
 Each width is written as a checkpoint (``output_dir/checkpoints/width_mult_W``) and
-exported with ``hiercls.export.export_checkpoint`` to ``output_dir/width_mult_W`` (static
+exported with ``hiercls.export.onnx.export_checkpoint`` to ``output_dir/width_mult_W`` (static
 graph + ONNX + everything the repository builder needs).
 """
 
@@ -45,8 +45,14 @@ from pathlib import Path
 
 import numpy as np
 
-from hiercls.batching import pad_batch
-from hiercls.compression import pruning
+from hiercls.compression import paddleslim_compat, pruning
+from hiercls.data.batching import pad_batch
+from hiercls.data.reading import dataset_files, read_examples
+from hiercls.evaluation.metrics import scores
+from hiercls.export.onnx import export_checkpoint
+from hiercls.modeling.checkpoint import load_checkpoint, sample_texts, save_checkpoint
+from hiercls.modeling.inference import default_device, encode, paddle_logits
+from hiercls.runtime.decoding import decode, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, atomic_write_text
 from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
@@ -64,8 +70,6 @@ def build_supernet(student, teacher):
     from paddlenlp.trainer import trainer_compress as tc
     from paddleslim.nas.ofa import OFA, DistillConfig, utils
     from paddleslim.nas.ofa.convert_super import Convert, supernet
-
-    from hiercls.compression import paddleslim_compat
 
     paddleslim_compat.apply()
     weights = student.state_dict()
@@ -143,10 +147,6 @@ class Decoding:
 
 
 def evaluate(model, ids, y_true: np.ndarray, how: Decoding, batch_size: int) -> dict:
-    from hiercls.metrics import scores
-    from hiercls.runtime.decoding import decode, sigmoid
-    from hiercls.training import paddle_logits
-
     logits = paddle_logits(model, ids, batch_size, how.pad_id)
     if not np.isfinite(logits).all():
         return {"micro_f1": float("nan"), "macro_f1": float("nan")}
@@ -154,9 +154,6 @@ def evaluate(model, ids, y_true: np.ndarray, how: Decoding, batch_size: int) -> 
 
 
 def _read_data(args: argparse.Namespace, hierarchy: LabelHierarchy, tokenizer):
-    from hiercls.data import dataset_files, read_examples
-    from hiercls.training import encode
-
     files = dataset_files(args.dataset_dir)
     data_hierarchy = LabelHierarchy.from_file(files.label)
     if data_hierarchy.labels != hierarchy.labels:
@@ -179,10 +176,6 @@ def prune(args: argparse.Namespace) -> dict:
     """Train the width-adaptive supernet and write one checkpoint + export per width."""
     import paddle
     from paddlenlp.transformers import LinearDecayWithWarmup
-
-    from hiercls.export import export_checkpoint
-    from hiercls.modeling import load_checkpoint
-    from hiercls.training import default_device, sample_texts, save_checkpoint
 
     paddle.set_device(args.device or default_device())
     random.seed(args.seed)

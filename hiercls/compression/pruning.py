@@ -10,7 +10,7 @@ feed-forward neurons after they were sorted by importance. A pruned model is a p
   (``PRUNED_KEY``) with the kept head count, and ``load_pruned_model`` narrows the
   projections before loading the weights.
 
-``is_checkpoint`` / ``load_checkpoint`` follow the interface of ``hiercls.encoders``,
+``is_checkpoint`` / ``load_checkpoint`` follow the interface of ``hiercls.modeling.encoders``,
 whose ``checkpoint_module`` lets every loader of checkpoints (export, predictors,
 evaluation) open a pruned one. No PaddleSlim here: loading and exporting a pruned
 checkpoint needs Paddle and PaddleNLP only.

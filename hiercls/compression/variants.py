@@ -36,8 +36,16 @@ from pathlib import Path
 
 import numpy as np
 
-from hiercls.export import EXPORT_META, ONNX_FILE
+from hiercls.data.batching import length_sorted_batches
+from hiercls.data.reading import read_examples
+from hiercls.evaluation.metrics import scores
+from hiercls.evaluation.predictor import OnnxPredictor
+from hiercls.export.onnx import EXPORT_META, ONNX_FILE
+from hiercls.runtime import contract
+from hiercls.runtime.decoding import sigmoid
+from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json
+from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -99,10 +107,6 @@ class DevResult:
 
 def evaluate_export(export_dir: str | Path, texts: list[str], y_true: np.ndarray, batch_size: int = 32) -> DevResult:
     """Dev scores of an export folder's model.onnx, decoded exactly as the server does."""
-    from hiercls.metrics import scores
-    from hiercls.predictor import OnnxPredictor
-    from hiercls.runtime.decoding import sigmoid
-
     t0 = time.time()
     predictor = OnnxPredictor(export_dir)
     logits = predictor.logits(texts, batch_size)
@@ -117,8 +121,6 @@ def evaluate_export(export_dir: str | Path, texts: list[str], y_true: np.ndarray
 
 def text_encoder(export_dir: Path):
     """The export's own tokenizer, as OnnxPredictor and the server build it."""
-    from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
-
     meta = json.loads((export_dir / EXPORT_META).read_text(encoding="utf-8"))
     return TextEncoder(export_dir / TOKENIZER_FILE, meta["max_seq_length"], meta["pad_token_id"], pad_to_multiple_of=1)
 
@@ -128,9 +130,6 @@ def fp16_range(export_dir: Path, fp16_model: Path, texts: list[str], batch_size:
     for the tensors the fp16 graph computes in fp16; above FP16_MAX a GPU overflows."""
     import onnx
     import onnxruntime as ort
-
-    from hiercls.batching import length_sorted_batches
-    from hiercls.runtime import contract
 
     half = onnx.shape_inference.infer_shapes(onnx.load(str(fp16_model)))
     fp16_names = {
@@ -186,9 +185,6 @@ def check_export_dir(export_dir: Path) -> None:
 
 def dev_set(dataset_dir: str | Path, export_dir: str | Path, dev_file: str = "dev.txt") -> tuple[list[str], np.ndarray]:
     """Dev texts and multi-hot labels, read against the export's own label.txt."""
-    from hiercls.data import read_examples
-    from hiercls.runtime.hierarchy import LabelHierarchy
-
     check_export_dir(Path(export_dir))
     hierarchy = LabelHierarchy.from_file(Path(export_dir) / "label.txt")
     examples = read_examples(Path(dataset_dir) / dev_file, hierarchy)

@@ -110,7 +110,7 @@ def safe_cut(text: str, start: int, window: int) -> int | None:
 
 
 def is_bert_tokenizer(tokenizer) -> bool:
-    """True for the WordPiece tokenizer.json that hiercls.fast_tokenizer writes, the
+    """True for the WordPiece tokenizer.json that hiercls.modeling.fast_tokenizer writes, the
     only kind for which safe_cut's reasoning holds."""
     import json
 

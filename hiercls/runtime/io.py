@@ -48,7 +48,7 @@ def iter_lines(path: str | Path, error: type[Exception] = ValueError) -> Iterato
             parts = body.split(b"\r")
             if len(parts) > 1 and not warned:
                 warned = True
-                logging.getLogger("hiercls.data").warning(
+                logging.getLogger("hiercls.data.reading").warning(
                     "%s:%d: CR-only (old Mac) line endings; reading each CR as a line break", path, lineno + 1
                 )
             for part in parts:

@@ -1,7 +1,7 @@
 """Texts -> padded id matrices with a HF ``tokenizers`` tokenizer (tokenizer.json).
 
 The training side builds tokenizer.json from the checkpoint's own vocabulary
-(``hiercls.fast_tokenizer``) and a test proves the ids equal PaddleNLP's. Batches
+(``hiercls.modeling.fast_tokenizer``) and a test proves the ids equal PaddleNLP's. Batches
 are padded to their own longest text, rounded up to a multiple of
 ``pad_to_multiple_of`` so that Triton's dynamic batcher, which only merges
 requests of equal shape, finds partners more often.

@@ -1,7 +1,7 @@
 """Run a real ``tritonserver`` on this host, the binary bundled in the nvidia-pytriton
 wheel (Triton 2.51, Python backend only), and supervise it.
 
-    python -m hiercls.serve --model_repository model_repository
+    hiercls-serve --model_repository model_repository   (hiercls/cli/serve.py)
 
 As a library, ``TritonServer`` is a context manager that starts the server on free
 ports, waits until every model is ready and always stops it with its stubs; tests,
@@ -26,7 +26,6 @@ What the supervisor adds to a bare ``tritonserver`` (README, "Deployment"):
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -44,8 +43,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hiercls import procs
-from hiercls.procs import free_port  # noqa: F401  (kept importable from here)
+from hiercls.serving import procs
+from hiercls.serving.procs import free_port  # noqa: F401  (kept importable from here)
 
 logger = logging.getLogger(__name__)
 
@@ -398,7 +397,7 @@ class Terminated(Exception):
     """SIGTERM or SIGHUP reached the supervisor."""
 
 
-def _raise_terminated(signum, frame) -> None:
+def raise_terminated(signum, frame) -> None:
     raise Terminated(signal.Signals(signum).name)
 
 
@@ -422,7 +421,7 @@ def supervise(server: TritonServer, then: list[str] | None, poll: float = 0.5) -
             if code is not None:
                 server.keep_log()
                 print(
-                    f"hiercls.serve: tritonserver {describe_exit(code)}; last log lines ({server.log_file}):\n"
+                    f"hiercls.serving.server: tritonserver {describe_exit(code)}; last log lines ({server.log_file}):\n"
                     f"{log_tail(server.log_file)}",
                     file=sys.stderr,
                     flush=True,
@@ -441,70 +440,3 @@ def supervise(server: TritonServer, then: list[str] | None, poll: float = 0.5) -
                 child.wait(10)
             except subprocess.TimeoutExpired:
                 child.kill()
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Serve a model repository with the bundled tritonserver (CPU).")
-    p.add_argument(
-        "--model_repository", default="model_repository", help="Repository built by builders/build_repository.py."
-    )
-    p.add_argument("--host", default="127.0.0.1", help="Address for gRPC (loopback by default; 0.0.0.0 exposes it).")
-    p.add_argument(
-        "--http_host",
-        default="127.0.0.1",
-        help="Address for HTTP and metrics. Loopback by default whatever --host says: Triton 2.51's HTTP "
-        "frontend crashes on deeply nested JSON, so expose it only behind a proxy that limits bodies.",
-    )
-    p.add_argument("--http_port", type=int, default=8000, help="HTTP port (0: any free one).")
-    p.add_argument("--grpc_port", type=int, default=8001, help="gRPC port (0: any free one).")
-    p.add_argument("--metrics_port", type=int, default=8002, help="Prometheus metrics port (0: any free one).")
-    p.add_argument("--log_file", default=None, help="Server log file (default: in the run's private temp folder).")
-    p.add_argument(
-        "--admin_key_file",
-        default=None,
-        help=f"File holding the key for the admin APIs (header {ADMIN_HEADER}); default ${ADMIN_KEY_ENV}, "
-        "else a random key nobody knows.",
-    )
-    p.add_argument(
-        "--then",
-        nargs=argparse.REMAINDER,
-        default=None,
-        help="Run this command once the server is ready (HIERCLS_GRPC_URL/HIERCLS_HTTP_URL set), then stop; exit with its code.",
-    )
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _raise_terminated)
-    key = Path(args.admin_key_file).read_text(encoding="utf-8").strip() if args.admin_key_file else None
-    server = TritonServer(
-        Path(args.model_repository),
-        host=args.host,
-        http_port=args.http_port,
-        grpc_port=args.grpc_port,
-        metrics_port=args.metrics_port,
-        log_file=Path(args.log_file) if args.log_file else None,
-        http_host=args.http_host,
-        admin_key=key,
-    )
-    try:
-        server.start()
-    except (ServerError, procs.UnsafeDirectory) as e:
-        print(f"hiercls.serve: {e}", file=sys.stderr)
-        return 1
-    except (KeyboardInterrupt, Terminated):
-        return 0
-    try:
-        return supervise(server, args.then)
-    finally:
-        # A second signal while stopping must not cut the cleanup short.
-        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-            signal.signal(sig, signal.SIG_IGN)
-        server.stop()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

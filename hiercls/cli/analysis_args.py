@@ -12,7 +12,8 @@ import shlex
 import sys
 
 from hiercls.analysis.experiments import EVAL_THRESHOLDS
-from hiercls.cli_args import DEVICES
+from hiercls.cli.args import DEVICES
+from hiercls.modeling.inference import default_device
 
 
 def add_data_args(p: argparse.ArgumentParser, train: bool = True, dev: bool = True) -> argparse._ArgumentGroup:
@@ -103,8 +104,6 @@ def train_namespace(args: argparse.Namespace, train_parser: argparse.ArgumentPar
 def set_device(args: argparse.Namespace) -> None:
     """Resolve ``--device`` (None: gpu when Paddle has one) and make it Paddle's."""
     import paddle
-
-    from hiercls.training import default_device
 
     args.device = args.device or default_device()
     paddle.set_device(args.device)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hiercls.data import Example
-from hiercls.metrics import report
+from hiercls.data.reading import Example
+from hiercls.evaluation.metrics import report
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_text
 

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from hiercls.evaluation.predictor import load_predictor
 from hiercls.runtime.decoding import sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
+from hiercls.runtime.io import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +70,6 @@ def teacher_logits(
 
     The teacher must have been trained on the same label.txt (same paths, same
     order): its logit i has to mean the student's label i."""
-    from hiercls.predictor import load_predictor
-    from hiercls.runtime.io import atomic_write_bytes
-
     teacher_path = Path(teacher_path)
     if not teacher_path.is_dir():
         raise TeacherError(f"--teacher_path {teacher_path} does not exist")

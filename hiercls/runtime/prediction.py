@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hiercls.runtime.hierarchy import LabelHierarchy
+from .hierarchy import LabelHierarchy
 
 
 @dataclass

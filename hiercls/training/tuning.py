@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hiercls.metrics import scores
+from hiercls.evaluation.metrics import scores
 from hiercls.runtime.decoding import DECODERS, decode
 from hiercls.runtime.hierarchy import LabelHierarchy
 

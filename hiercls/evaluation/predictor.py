@@ -21,13 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from hiercls.batching import length_sorted_batches
-from hiercls.prediction import Prediction, from_decoded
+from hiercls.data.batching import length_sorted_batches
+from hiercls.modeling.checkpoint import load_checkpoint
+from hiercls.modeling.inference import encode, paddle_logits
 from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
 from hiercls.runtime.decoding import decode, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.long_text import LongText, fold_windows, split_windows
 from hiercls.runtime.onnx_runner import BucketedOnnxRunner
+from hiercls.runtime.prediction import Prediction, from_decoded
 from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
 from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
 
@@ -138,8 +140,6 @@ class PaddlePredictor(Predictor):
     ) -> None:
         import paddle
 
-        from hiercls.modeling import load_checkpoint
-
         params_path = Path(params_path)
         if device:
             paddle.set_device(device)
@@ -154,14 +154,10 @@ class PaddlePredictor(Predictor):
             )
 
     def logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        from hiercls.training import encode, paddle_logits
-
         ids = encode(self.tokenizer, list(texts), self.max_seq_length)
         return paddle_logits(self.model, ids, batch_size, int(self.tokenizer.pad_token_id))
 
     def window_logits(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-        from hiercls.training import paddle_logits
-
         # Untruncated, with the special-token mask the windows are cut by; PaddleNLP
         # gives no token types here, and the model is fed zeros for them anyway.
         enc = self.tokenizer(list(texts), return_special_tokens_mask=True, return_token_type_ids=False)

@@ -15,6 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from hiercls.data.batching import pad_batch
+from hiercls.modeling.checkpoint import load_checkpoint
+from hiercls.modeling.fast_tokenizer import write_tokenizer_json
+from hiercls.modeling.inference import encode
 from hiercls.runtime import contract
 from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
 from hiercls.runtime.thresholds import THRESHOLDS_FILE
@@ -95,9 +99,6 @@ def check_parity(model, tokenizer, onnx_path: Path, texts: list[str], max_seq_le
     import onnxruntime as ort
     import paddle
 
-    from hiercls.batching import pad_batch
-    from hiercls.training import encode
-
     ids = pad_batch(encode(tokenizer, texts, max_seq_length), tokenizer.pad_token_id)
     with paddle.no_grad():
         x = paddle.to_tensor(ids)
@@ -119,8 +120,6 @@ def export_checkpoint(
     tolerance: float = 1e-3,
     optimize: bool = False,
 ) -> dict:
-    from hiercls.fast_tokenizer import write_tokenizer_json
-    from hiercls.modeling import load_checkpoint
 
     params_path, output_path = Path(params_path), Path(output_path)
     model, tokenizer = load_checkpoint(params_path)

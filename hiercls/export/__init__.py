@@ -1,0 +1,1 @@
+"""Stage 4, export: checkpoint -> static graph -> ONNX, with a parity check (``onnx``)."""
