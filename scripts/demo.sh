@@ -21,7 +21,7 @@ step "build the Triton model repository (cpu target) in model_repository/"
 $PY builders/build_repository.py --export_dir export --output_dir model_repository --target cpu
 
 step "serve with tritonserver and classify $DATA/data.txt over gRPC"
-$PY -m hiercls.serving.server --model_repository model_repository --http_port 0 --grpc_port 0 --metrics_port 0 \
+.venv/bin/hiercls-serve --model_repository model_repository --http_port 0 --grpc_port 0 --metrics_port 0 \
   --log_file build/tritonserver.log \
   --then $PY clients/seqcls_grpc_client.py --data_file "$DATA/data.txt" --output build/predictions.jsonl
 

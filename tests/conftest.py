@@ -13,8 +13,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+def pytest_sessionstart(session) -> None:
+    """The scripts the tests run (training/train.py ...) import the installed hiercls:
+    it must be this checkout's, or they would test other code."""
+    found = subprocess.run(
+        [sys.executable, "-c", "import hiercls; print(hiercls.__file__)"],
+        cwd=Path(sys.executable).parent,  # not the checkout: only the installed package can answer
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    if not found or Path(found).resolve() != ROOT / "hiercls" / "__init__.py":
+        pytest.exit(
+            f"{sys.executable} imports hiercls from {found or 'nowhere'}, not {ROOT / 'hiercls'}: "
+            "run scripts/setup.sh (it installs this checkout, editable)",
+            returncode=4,
+        )
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:

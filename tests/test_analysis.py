@@ -3,7 +3,7 @@ dirty data and augmentation, on the shipped sample and the session checkpoint.""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import shutil
 from collections import Counter
@@ -22,11 +22,8 @@ SAMPLE = ROOT / "data" / "sample"
 
 
 def load_cli(name: str):
-    """A training/analysis/ command as a module, so main(argv) runs in this process."""
-    spec = importlib.util.spec_from_file_location(f"analysis_cli_{name}", ROOT / "training" / "analysis" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """A training/analysis/ command's module (hiercls.cli.<name>), so main(argv) runs in this process."""
+    return importlib.import_module(f"hiercls.cli.{name}")
 
 
 def read_tsv(path: Path) -> list[dict[str, str]]:

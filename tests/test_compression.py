@@ -166,8 +166,8 @@ def test_pruned_export_has_half_the_heads_and_neurons(pruned):
 
 
 def test_pruned_checkpoint_loads_anywhere_a_checkpoint_does(pruned, checkpoint):
-    from hiercls.modeling.checkpoint import load_checkpoint
     from hiercls.evaluation.predictor import OnnxPredictor, PaddlePredictor
+    from hiercls.modeling.checkpoint import load_checkpoint
 
     model, _ = load_checkpoint(pruned / "checkpoints" / "width_mult_0.5")
     attn = model.base_model.encoder.layers[0].self_attn

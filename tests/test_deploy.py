@@ -29,8 +29,8 @@ import pytest
 import yaml
 
 from hiercls.repository.build import SPEC_FILE, build_repository, spec_from_export
-from hiercls.runtime import contract
 from hiercls.repository.triton_config import parse
+from hiercls.runtime import contract
 from tests.conftest import ROOT, run_cli
 from tests.test_repository import imported_modules
 

@@ -9,9 +9,9 @@ import shutil
 import numpy as np
 import pytest
 
-from hiercls.training import distillation
 from hiercls.data.reading import read_examples
 from hiercls.runtime.hierarchy import LabelHierarchy
+from hiercls.training import distillation
 from tests.conftest import SAMPLE, run_cli
 
 

@@ -23,9 +23,9 @@ import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
-from hiercls.serving import procs
 from hiercls.client.grpc import SeqClsClient
 from hiercls.runtime import contract
+from hiercls.serving import procs
 from hiercls.serving.server import ADMIN_HEADER, TritonServer
 from tests.conftest import ROOT
 
@@ -68,17 +68,17 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="acting as another use
 
 
 class Wrapper:
-    """``python -m hiercls.serving.server`` as a subprocess, the way an operator runs it."""
+    """``.venv/bin/hiercls-serve`` as a subprocess, the way an operator runs it."""
 
     def __init__(self, repository: Path, *args: str) -> None:
-        cmd = [sys.executable, "-m", "hiercls.serving.server", "--model_repository", str(repository)]
+        cmd = [sys.executable, "-m", "hiercls.cli.serve", "--model_repository", str(repository)]
         cmd += ["--http_port", "0", "--grpc_port", "0", "--metrics_port", "0", *args]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()  # "serving ...: grpc H:P, http URL (...)" once ready
         m = re.search(r"grpc (\S+), http (\S+) ", line)
         if not m:
             self.proc.kill()
-            pytest.fail(f"hiercls.serving.server did not start: {line}{self.proc.stderr.read()[-3000:]}")
+            pytest.fail(f"hiercls-serve did not start: {line}{self.proc.stderr.read()[-3000:]}")
         self.grpc_url, self.http_url = m.group(1), m.group(2)
         self.server_pid = next(p.pid for p in procs.all_procs() if p.ppid == self.proc.pid)
         self.stubs = procs.stubs_of(self.server_pid)
@@ -268,7 +268,7 @@ def test_a_taken_port_is_refused_and_never_reported_ready(cpu_repository, triton
         s.listen()
         port = s.getsockname()[1]
         proc = subprocess.run(
-            [sys.executable, "-m", "hiercls.serving.server", "--model_repository", str(cpu_repository)]
+            [sys.executable, "-m", "hiercls.cli.serve", "--model_repository", str(cpu_repository)]
             + ["--http_port", str(port), "--grpc_port", "0", "--metrics_port", "0"],
             cwd=ROOT,
             capture_output=True,
@@ -419,7 +419,7 @@ def test_client_cli_says_in_one_line_that_the_server_is_down():
     proc = run_client("--url", f"127.0.0.1:{procs.free_port()}", "--retries", "1", "--texts", GOOD)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("seqcls_grpc_client: error: server: failed to connect") and "UNAVAILABLE" in last
+    assert last.startswith("seqcls_grpc_client.py: error: server: failed to connect") and "UNAVAILABLE" in last
     assert "retrying in 0.5s" in proc.stderr
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hiercls.runtime.long_text import LongText, fold_windows, split_windows, window_spans
 from hiercls.repository.triton_config import RepositorySpec, render, repository_configs
+from hiercls.runtime.long_text import LongText, fold_windows, split_windows, window_spans
 from tests.conftest import run_cli
 
 SHORT = ["球队夺冠", "法院一审判决", "某科技公司召开发布会，正式推出新一代折叠屏手机，售价5999元起", "iPhone发布"]

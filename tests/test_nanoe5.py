@@ -191,12 +191,11 @@ def test_trimmed_tokenizer_falls_back(two_layer_pair):
 
 
 def test_trimmed_checkpoint_loads_and_exports(sample_dir, tmp_path):
-    from hiercls.export.onnx import export_checkpoint
-    from hiercls.modeling.checkpoint import load_checkpoint
     from hiercls.evaluation.predictor import OnnxPredictor
-    from hiercls.runtime.hierarchy import LabelHierarchy
-    from hiercls.modeling.checkpoint import save_checkpoint
+    from hiercls.export.onnx import export_checkpoint
+    from hiercls.modeling.checkpoint import load_checkpoint, save_checkpoint
     from hiercls.modeling.inference import encode, paddle_logits
+    from hiercls.runtime.hierarchy import LabelHierarchy
 
     hierarchy = LabelHierarchy.from_file(sample_dir / "label.txt")
     model, tokenizer = n5.load_pretrained(len(hierarchy), train_texts=sample_texts(sample_dir), num_layers=2)

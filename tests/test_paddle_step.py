@@ -12,8 +12,8 @@ import tritonclient.grpc as grpcclient
 
 from hiercls.client.grpc import SeqClsClient
 from hiercls.data.reading import read_texts
-from hiercls.runtime import contract
 from hiercls.repository.triton_config import RepositorySpec, model_config, render
+from hiercls.runtime import contract
 from tests.conftest import build_test_repository
 
 TEXTS = [

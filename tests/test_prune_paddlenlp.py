@@ -4,7 +4,7 @@ width that splits an attention head from config.json alone, naming the widths th
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import shlex
 import shutil
@@ -42,10 +42,8 @@ HIDDEN, LAYERS, HEADS, FFN = 96, 1, 12, 384
 
 
 def prune_cli():
-    spec = importlib.util.spec_from_file_location("prune_cli", ROOT / "training" / "prune.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """training/prune.py's command (hiercls.cli.prune), run in this process."""
+    return importlib.import_module("hiercls.cli.prune")
 
 
 def as_repository_command(documented: str) -> list[str]:
@@ -60,8 +58,8 @@ def write_base_model(out: Path) -> None:
     model directory for training/train.py."""
     from paddlenlp.transformers import ErnieConfig, ErnieForSequenceClassification, ErnieTokenizer
 
-    from hiercls.modeling import models as modeling
     from hiercls.data.reading import dataset_files, read_examples
+    from hiercls.modeling import models as modeling
     from hiercls.runtime.hierarchy import LabelHierarchy
 
     files = dataset_files(SAMPLE)

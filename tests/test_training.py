@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -14,18 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hiercls.cli.train import build_parser
 from tests.conftest import ROOT, SAMPLE
 
 
-def load_script(rel: str):
-    spec = importlib.util.spec_from_file_location(Path(rel).stem + "_cli", ROOT / rel)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def train_args(save_dir: Path, *extra: str):
-    parser = load_script("training/train.py").build_parser()
+    parser = build_parser()
     args = parser.parse_args(
         [
             "--dataset_dir", str(SAMPLE), "--save_dir", str(save_dir), "--model_name", "hiercls-tiny",

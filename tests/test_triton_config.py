@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hiercls.runtime import contract
 from hiercls.repository.triton_config import RepositorySpec, parse, render, repository_configs
+from hiercls.runtime import contract
 
 EXPECTED = Path(__file__).parent / "expected"
 SPEC = dict(num_labels=20, max_seq_length=128, max_batch_size=64, preferred_batch_sizes=(16, 32, 64))
