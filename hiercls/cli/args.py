@@ -10,6 +10,23 @@ from hiercls.runtime.long_text import DEFAULT_POOL, DEFAULT_STRIDE, POOLS, LongT
 DEVICES = ("cpu", "gpu", "xpu", "npu")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` keeps the docstring's examples as written and names every flag's
+    default (argparse's ArgumentDefaultsHelpFormatter would also print "default:
+    None" and "default: False" for flags whose help already says what happens)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "default" in text.lower()
+            or action.default in (None, False, argparse.SUPPRESS)
+            or not action.option_strings
+            or isinstance(action, argparse._StoreConstAction)
+        ):
+            return text
+        return text + " (default: %(default)s)"
+
+
 def add_predictor_args(p: argparse.ArgumentParser) -> None:
     m = p.add_argument_group("model")
     m.add_argument("--params_path", default="./checkpoint", help="Checkpoint folder (paddle) or export folder (onnx).")

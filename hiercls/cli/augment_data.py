@@ -2,11 +2,11 @@
 insertion, deletion, swap) for the labels with few training examples.
 
     # write aug.txt (the new lines) and train_aug.txt (train.txt + aug.txt)
-    python training/analysis/augment_data.py augment --dataset_dir data/sample \
+    .venv/bin/python training/analysis/augment_data.py augment --dataset_dir data/sample \\
         --min_count 30 --create_n 2 --aug_strategy mix --output_dir build/analysis/augment
 
     # measure it: train with and without, compare dev F1 of the rare labels
-    python training/analysis/augment_data.py evaluate --dataset_dir data/sample --min_count 30 \
+    .venv/bin/python training/analysis/augment_data.py evaluate --dataset_dir data/sample --min_count 30 \\
         --from_scratch --results_dir build/analysis/results
 """
 
@@ -27,6 +27,7 @@ from hiercls.cli.analysis_args import (
     set_device,
     train_namespace,
 )
+from hiercls.cli.args import HelpFormatter
 
 
 def add_aug_args(p: argparse.ArgumentParser) -> None:
@@ -45,10 +46,10 @@ def add_aug_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
-    aug = sub.add_parser("augment", help="Write augmented lines for the rare labels.")
+    aug = sub.add_parser("augment", formatter_class=HelpFormatter, help="Write augmented lines for the rare labels.")
     add_data_args(aug, dev=False)
     add_aug_args(aug)
     out = aug.add_argument_group("output")
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--aug_file", default="aug.txt", help="The new lines only (train.txt layout).")
     out.add_argument("--train_aug_file", default="train_aug.txt", help="train.txt with the new lines appended.")
 
-    ev = sub.add_parser("evaluate", help="Train with and without augmentation and compare rare-label F1.")
+    ev = sub.add_parser("evaluate", formatter_class=HelpFormatter, help="Train with and without augmentation and compare rare-label F1.")
     add_data_args(ev)
     add_aug_args(ev)
     ev.add_argument("--train_size", type=int, default=None, help="Use a random subset of train.txt of this size.")

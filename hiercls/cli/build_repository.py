@@ -1,7 +1,9 @@
 """Build the Triton model repository (ensemble seqcls = tokenizer -> seqcls_model ->
 seqcls_postprocess) from an export folder. Every config.pbtxt is generated.
 
-    python builders/build_repository.py --export_dir export --output_dir model_repository --target cpu
+    .venv/bin/python builders/build_repository.py --export_dir export --output_dir model_repository --target cpu
+
+``hiercls-build-repository`` is the same command.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ DEFAULT_OUTPUT = "model_repository"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from hiercls.cli.args import add_long_text_args
+    from hiercls.cli.args import HelpFormatter, add_long_text_args
     from hiercls.runtime.decoding import DECODERS
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--export_dir", default="./export", help="Folder written by builders/export_model.py.")
     p.add_argument("--output_dir", default=DEFAULT_OUTPUT, help="Model repository to (re)write.")
     p.add_argument(

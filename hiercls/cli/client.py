@@ -1,7 +1,9 @@
 """Send texts to the seqcls ensemble over gRPC and print label paths with confidences.
 
-python clients/seqcls_grpc_client.py --url localhost:8001 --texts "某公司宣布裁员" "球队夺冠"
-python clients/seqcls_grpc_client.py --data_file data/sample/data.txt --output results.jsonl
+    .venv/bin/python clients/seqcls_grpc_client.py --url localhost:8001 --texts "某公司宣布裁员" "球队夺冠"
+    .venv/bin/python clients/seqcls_grpc_client.py --data_file data/sample/data.txt --output build/predictions.jsonl
+
+against a running server (hiercls-serve). ``hiercls-client`` is the same command.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+from hiercls.cli.args import HelpFormatter
 from hiercls.cli.errors import prog, run_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument(
         "--url",
         default=os.environ.get("HIERCLS_GRPC_URL", "localhost:8001"),

@@ -2,15 +2,15 @@
 the top suspects with their current and suggested labels.
 
     # analyse a checkpoint: writes train_dirty.txt (to relabel), train_dirty_rest.txt, train_dirty.tsv
-    python training/analysis/dirty_data.py find --params_path checkpoint \
+    .venv/bin/python training/analysis/dirty_data.py find --params_path checkpoint \\
         --dataset_dir data/sample --dirty_num 20 --output_dir build/analysis/dirty
 
     # out-of-fold scores (confident learning): K retrainings with the checkpoint's recipe
-    python training/analysis/dirty_data.py find --params_path checkpoint --dataset_dir data/sample \
+    .venv/bin/python training/analysis/dirty_data.py find --params_path checkpoint --dataset_dir data/sample \\
         --method cv --folds 3 --epochs 10
 
     # measure it: swap the labels of 10% of train.txt and report precision@k of finding them
-    python training/analysis/dirty_data.py evaluate --dataset_dir data/sample --noise_rate 0.1 \
+    .venv/bin/python training/analysis/dirty_data.py evaluate --dataset_dir data/sample --noise_rate 0.1 \\
         --from_scratch --results_dir build/analysis/results
 
 ``cat train_dirty_rest.txt train_dirty.txt`` (after relabelling) is the cleaned training file.
@@ -34,13 +34,14 @@ from hiercls.cli.analysis_args import (
     set_device,
     train_namespace,
 )
+from hiercls.cli.args import HelpFormatter
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
-    find = sub.add_parser("find", help="Rank training examples and write the suspects.")
+    find = sub.add_parser("find", formatter_class=HelpFormatter, help="Rank training examples and write the suspects.")
     add_data_args(find)
     add_checkpoint_args(find)
     g = find.add_argument_group("dirty data")
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--rest_file", default="train_dirty_rest.txt", help="The other training lines.")
     out.add_argument("--work_dir", default="build/analysis/dirty_folds", help="Fold checkpoints for --folds.")
 
-    ev = sub.add_parser("evaluate", help="Inject label noise into a labelled set and report precision@k.")
+    ev = sub.add_parser("evaluate", formatter_class=HelpFormatter, help="Inject label noise into a labelled set and report precision@k.")
     add_data_args(ev)
     g = ev.add_argument_group("noise")
     g.add_argument("--noise_rate", type=float, default=0.1, help="Share of training examples whose labels are swapped.")

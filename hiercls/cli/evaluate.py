@@ -1,11 +1,14 @@
 """Evaluate a checkpoint (or an exported ONNX model) on dev or test data.
 
-    python training/evaluate.py --dataset_dir data/sample --params_path checkpoint
-    python training/evaluate.py --dataset_dir data/sample --params_path export --backend onnx --test_file test.txt
+    .venv/bin/python training/evaluate.py --dataset_dir data/sample --params_path checkpoint
+    # after builders/export_model.py --params_path checkpoint --output_path export:
+    .venv/bin/python training/evaluate.py --dataset_dir data/sample --params_path export --backend onnx \\
+        --test_file test.txt
 
 Prints exact-match accuracy, micro/macro P/R/F1, per level and per class (keyed on
 the full label path), the hierarchy-violation rate of the raw thresholded output,
-writes bad cases (Prediction<TAB>Label<TAB>Text) and a JSON report.
+writes bad cases (Prediction<TAB>Label<TAB>Text) and a JSON report (build/ by
+default). ``hiercls-evaluate`` is the same command.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ import logging
 import sys
 from pathlib import Path
 
-from hiercls.cli.args import add_predictor_args, long_text_from_args
+from hiercls.cli.args import HelpFormatter, add_predictor_args, long_text_from_args
 from hiercls.cli.errors import prog, run_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     data = p.add_argument_group("data")
     data.add_argument("--dataset_dir", required=True, help="Folder with label.txt and the evaluation file.")
     data.add_argument("--dev_file", default="dev.txt", help="File to evaluate, inside dataset_dir.")
@@ -31,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_predictor_args(p)
     o = p.add_argument_group("output")
-    o.add_argument("--bad_case_path", default="./bad_case.txt", help="Where to write misclassified texts.")
+    o.add_argument("--bad_case_path", default="build/bad_case.txt", help="Where to write misclassified texts.")
     o.add_argument("--report_path", default=None, help="JSON report (default: next to the bad cases, report.json).")
     return p
 

@@ -1,6 +1,8 @@
 """Export a trained checkpoint to a static graph and ONNX, checking ONNX against Paddle.
 
-python builders/export_model.py --params_path checkpoint --output_path export
+    .venv/bin/python builders/export_model.py --params_path checkpoint --output_path export
+
+``hiercls-export`` is the same command.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ import json
 import logging
 import sys
 
+from hiercls.cli.args import HelpFormatter
+
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--params_path", default="./checkpoint", help="Checkpoint directory written by training/train.py.")
     p.add_argument("--output_path", default="./export", help="Export directory to (re)write.")
     p.add_argument("--max_seq_length", type=int, default=None, help="Serving max length (default: the training one).")

@@ -1,7 +1,9 @@
 """Predict label paths for unlabelled texts (data.txt) with a checkpoint or the exported ONNX model.
 
-python training/predict.py --dataset_dir data/sample --params_path checkpoint
-python training/predict.py --dataset_dir data/sample --params_path export --backend onnx
+    .venv/bin/python training/predict.py --dataset_dir data/sample --params_path checkpoint
+    .venv/bin/python training/predict.py --dataset_dir data/sample --params_path export --backend onnx
+
+``hiercls-predict`` is the same command.
 """
 
 from __future__ import annotations
@@ -14,18 +16,18 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from hiercls.cli.args import add_predictor_args, long_text_from_args
+from hiercls.cli.args import HelpFormatter, add_predictor_args, long_text_from_args
 from hiercls.cli.errors import prog, run_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--dataset_dir", required=True, help="Folder with the data file and label.txt.")
     p.add_argument("--data_file", default="data.txt", help="Texts to predict, one per line, inside dataset_dir.")
     p.add_argument("--label_file", default="label.txt", help="Label file inside dataset_dir; must match the model's.")
     add_predictor_args(p)
     p.add_argument(
-        "--output_file", default="./predictions.jsonl", help="One JSON object per text: text, labels, confidences."
+        "--output_file", default="build/predictions.jsonl", help="One JSON object per text: text, labels, confidences."
     )
     return p
 

@@ -1,6 +1,12 @@
 """DynaBERT width pruning of a fine-tuned checkpoint (PaddleSlim OFA), PaddleNLP-compatible flags.
 
-PaddleNLP's documented command (applications/text_classification/hierarchical) runs as it is:
+The checkpoint of training/train.py's example (2 heads, so 1/2 is the width that fits):
+
+    .venv/bin/python training/prune.py --params_dir checkpoint --dataset_dir data/sample \\
+        --output_dir build/prune --width_mult 1/2 --num_train_epochs 3 --learning_rate 1e-3
+
+PaddleNLP's documented command (applications/text_classification/hierarchical) runs as
+it is, in a folder laid out as PaddleNLP's (./data, ./checkpoint):
 
     python training/prune.py \\
         --device "cpu" \\
@@ -24,6 +30,7 @@ output_dir/checkpoints/width_mult_W (a checkpoint) and output_dir/width_mult_W (
 export folder: static graph + model.onnx, ready for builders/build_repository.py and
 builders/quantize_model.py). A width must keep whole attention heads (12 heads: 3/4,
 2/3, 1/2 ...); one that does not is refused from config.json before anything is loaded.
+``hiercls-prune`` is the same command.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ import logging
 import sys
 from pathlib import Path
 
-from hiercls.cli.args import DEVICES
+from hiercls.cli.args import DEVICES, HelpFormatter
 
 DEFAULT_WIDTH = "2/3"  # PaddleNLP's documented default
 
@@ -49,7 +56,7 @@ def width_mult(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     data = p.add_argument_group("data")
     data.add_argument("--dataset_dir", required=True, help="Folder with train.txt, dev.txt and label.txt.")
     data.add_argument("--max_seq_length", type=int, default=128, help="Longest token sequence; longer texts are cut.")

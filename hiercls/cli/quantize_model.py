@@ -1,13 +1,14 @@
 """Build an fp16 or int8 variant of an export folder, refused unless it keeps dev quality.
 
-    python builders/quantize_model.py --export_dir export --precision int8 \
+    .venv/bin/python builders/quantize_model.py --export_dir export --precision int8 \\
         --output_path build/export_int8 --dataset_dir data/sample
 
 Converts model.onnx (fp16: onnxruntime's float16 converter with fp32 inputs/outputs,
 for the GPU target; int8: onnxruntime dynamic quantization, for CPUs), evaluates it
 and the fp32 model on dev, and writes output_path (an export folder the repository
 builder takes) only when micro F1 drops by at most --max_f1_drop points and no logit
-is NaN/inf. Otherwise it exits with status 1 and says why.
+is NaN/inf. Otherwise it exits with status 1 and says why. ``hiercls-quantize`` is the
+same command.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import json
 import logging
 import sys
 
+from hiercls.cli.args import HelpFormatter
+
 EXIT_REFUSED = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
     from hiercls.compression.variants import PRECISIONS
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--export_dir", default="./export", help="fp32 export folder (builders/export_model.py, prune.py).")
     p.add_argument("--precision", required=True, choices=PRECISIONS, help="Precision of the variant to build.")
     p.add_argument("--output_path", required=True, help="Export folder to (re)write with the variant.")

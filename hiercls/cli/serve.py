@@ -3,7 +3,7 @@ supervised (hiercls.serving.server: private folders, admin APIs keyed, dead stub
 reloaded, everything stopped on exit).
 
     .venv/bin/hiercls-serve --model_repository model_repository
-    .venv/bin/hiercls-serve --model_repository model_repository --http_port 0 --grpc_port 0 --metrics_port 0 \
+    .venv/bin/hiercls-serve --model_repository model_repository --http_port 0 --grpc_port 0 --metrics_port 0 \\
         --then .venv/bin/hiercls-client --texts "某公司宣布裁员"
 """
 
@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
+from hiercls.cli.args import HelpFormatter
 from hiercls.serving import procs
 from hiercls.serving.server import (
     ADMIN_HEADER,
@@ -28,7 +29,7 @@ from hiercls.serving.server import (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Serve a model repository with the bundled tritonserver (CPU).")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument(
         "--model_repository", default="model_repository", help="Repository built by builders/build_repository.py."
     )

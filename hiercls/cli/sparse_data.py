@@ -2,12 +2,12 @@
 unlabelled texts (data.txt) most similar to them, to label next.
 
     # analyse a checkpoint: writes sparse.tsv, valid.txt (to label), valid.tsv
-    python training/analysis/sparse_data.py find --params_path checkpoint \
+    .venv/bin/python training/analysis/sparse_data.py find --params_path checkpoint \\
         --dataset_dir data/sample --sparse_num 20 --valid_num 20 --output_dir build/analysis/sparse
 
     # measure the effect: hide the labels of part of train.txt, use it as the pool,
     # retrain with the chosen texts (labels revealed) and with as many random ones
-    python training/analysis/sparse_data.py evaluate --dataset_dir data/sample \
+    .venv/bin/python training/analysis/sparse_data.py evaluate --dataset_dir data/sample \\
         --labelled_size 120 --sparse_num 16 --valid_num 40 --from_scratch --results_dir build/analysis/results
 """
 
@@ -29,6 +29,7 @@ from hiercls.cli.analysis_args import (
     set_device,
     train_namespace,
 )
+from hiercls.cli.args import HelpFormatter
 
 
 def add_sparse_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
@@ -41,10 +42,10 @@ def add_sparse_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
-    find = sub.add_parser("find", help="Rank dev by support and choose texts to label.")
+    find = sub.add_parser("find", formatter_class=HelpFormatter, help="Rank dev by support and choose texts to label.")
     data = add_data_args(find)
     data.add_argument("--unlabeled_file", default="data.txt", help="Unlabelled texts inside dataset_dir.")
     add_checkpoint_args(find).add_argument(
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--sparse_file", default="sparse.tsv", help="Least supported dev examples, with their scores.")
     out.add_argument("--valid_file", default="valid.txt", help="Texts to label (a .tsv of the same name adds context).")
 
-    ev = sub.add_parser("evaluate", help="Simulate labelling on a labelled set and report the dev F1 change.")
+    ev = sub.add_parser("evaluate", formatter_class=HelpFormatter, help="Simulate labelling on a labelled set and report the dev F1 change.")
     add_data_args(ev)
     add_sparse_args(ev)
     ev.add_argument(

