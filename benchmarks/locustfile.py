@@ -1,6 +1,6 @@
 """Locust load test of the ``seqcls`` ensemble over gRPC (tritonclient.grpc).
 
-    locust -f benchmarks/locustfile.py --headless -u 8 -r 8 -t 30s --host 127.0.0.1:8001 \
+    .venv/bin/python -m locust -f benchmarks/locustfile.py --headless -u 8 -r 8 -t 30s --host 127.0.0.1:8001 \
         --data /work/shared/data/duee_hier/dev.txt --batch-size 32 --csv out/run SeqClsUser
 
 ``benchmarks/run_locust.py`` wraps this (server start, user sweep, summary, plots);

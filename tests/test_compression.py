@@ -187,7 +187,7 @@ def test_pruned_model_keeps_most_of_the_teachers_quality(pruned):
 
 
 def test_pruned_model_serves_through_triton(pruned, tmp_path_factory):
-    from hiercls.client.grpc import SeqClsClient
+    from hiercls.client import SeqClsClient
     from hiercls.evaluation.predictor import OnnxPredictor
     from hiercls.serving.server import TritonServer
 

@@ -22,6 +22,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tomllib
 import urllib.request
 from pathlib import Path
 
@@ -655,6 +656,7 @@ def test_deploy_readme_commands_match_the_files_and_flags():
     commands = shell_commands(DEPLOY_README.read_text(encoding="utf-8"))
     assert commands
     stage_names = set(stages())
+    entry_points = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
     helps: dict[str, str] = {}
     for cmd in commands:
         words = shlex.split(cmd)
@@ -666,8 +668,12 @@ def test_deploy_readme_commands_match_the_files_and_flags():
             assert words[words.index("-v") + 1].split(":")[1] == MODELS_DIR
         for script in [w for w in words if w.endswith(".py") and "/" in w]:
             assert (ROOT / script).is_file(), f"{cmd}: no {script}"
+        target = None
         if words[0] == ".venv/bin/python" and (words[1].endswith(".py") or words[1] == "-m"):
             target = tuple(words[1:3]) if words[1] == "-m" else (words[1],)
+        elif words[0].startswith(".venv/bin/hiercls-"):  # an entry point: its module's --help
+            target = ("-m", entry_points[Path(words[0]).name].split(":")[0])
+        if target is not None:
             if target not in helps:
                 helps[target] = run_cli(*target, "--help", timeout=120).stdout
             flags = {w.split("=")[0] for w in words if w.startswith("--")}
@@ -676,7 +682,7 @@ def test_deploy_readme_commands_match_the_files_and_flags():
         if "kubectl apply" in cmd:
             assert (ROOT / words[words.index("-f") + 1]).is_file()
     assert any("/v2/health/ready" in c for c in commands)
-    assert any(c.startswith(".venv/bin/locust") for c in commands)
+    assert any(c.startswith(".venv/bin/python -m locust") for c in commands)
     assert any(c.startswith("docker run") and "--gpus" not in c for c in commands), "no command for CPU-only hosts"
 
 

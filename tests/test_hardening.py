@@ -23,7 +23,7 @@ import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
-from hiercls.client.grpc import SeqClsClient
+from hiercls.client import SeqClsClient
 from hiercls.runtime import contract
 from hiercls.serving import procs
 from hiercls.serving.server import ADMIN_HEADER, TritonServer

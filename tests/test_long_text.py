@@ -142,7 +142,7 @@ def long_text_server(export_dir, tmp_path_factory):
 
 
 def test_served_windows_fold_back_to_one_answer_per_text_as_offline(long_text_server, export_dir):
-    from hiercls.client.grpc import SeqClsClient
+    from hiercls.client import SeqClsClient
     from hiercls.evaluation.predictor import OnnxPredictor
 
     texts = [SHORT[0], LONG, SHORT[2], LONG[::-1], SHORT[3]] + [LONG] * 3  # 8 texts: 4 long, > 8 rows

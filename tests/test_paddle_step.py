@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 
-from hiercls.client.grpc import SeqClsClient
+from hiercls.client import SeqClsClient
 from hiercls.data.reading import read_texts
 from hiercls.repository.triton_config import RepositorySpec, model_config, render
 from hiercls.runtime import contract

@@ -9,7 +9,7 @@ import pytest
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
-from hiercls.client.grpc import SeqClsClient
+from hiercls.client import SeqClsClient
 from hiercls.data.reading import read_texts
 from hiercls.evaluation.predictor import OnnxPredictor
 from hiercls.runtime import contract

@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from hiercls.client.grpc import SeqClsClient
+    from hiercls.client import SeqClsClient
     from hiercls.data.reading import read_texts
 
     texts = args.texts if args.texts else read_texts(args.data_file)
