@@ -412,6 +412,12 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
         "history": progress["history"],
     }
     if lead and progress["best_epoch"]:
+        if getattr(args, "average_last_epochs", 0) > 1:
+            from hiercls.averaging import average_last_epochs
+
+            summary["averaging"] = average_last_epochs(
+                save_dir, epoch_weights_dir(save_dir), args.average_last_epochs, dev_ids, y_dev, args.batch_size
+            )
         if getattr(args, "tune_thresholds", True):
             summary["tuning"] = tune_checkpoint(save_dir, dev_ids, y_dev, hierarchy, args.batch_size, pad_id)
         atomic_write_json(save_dir / "train_history.json", summary)
@@ -433,22 +439,19 @@ def tune_checkpoint(
         save_dir / THRESHOLDS_FILE,
         hierarchy,
         result.thresholds,
-        source="0.5: per-label tuning scored lower on dev"
-        if result.kept_default
-        else "tuned on dev (per-label F1; rare-label floor)",
-        decoder=result.decoder,
+        source=f"{result.policy}: best out-of-fold score on dev ({result.folds} folds)",
         dev_micro_f1=result.dev_micro_f1,
         dev_micro_f1_default=result.default_micro_f1,
+        **result.summary(),
     )
     logger.info(
-        "thresholds tuned on dev: micro F1 %.4f (0.5 everywhere: %.4f), decoder %s (closure %.4f, topdown %.4f)",
-        result.dev_micro_f1[result.decoder],
-        result.default_micro_f1,
+        "thresholds: %s with %s decoder, chosen out-of-fold on dev (micro/macro F1 %s; 0.5 closure %s)",
+        result.policy,
         result.decoder,
-        result.dev_micro_f1["closure"],
-        result.dev_micro_f1["topdown"],
+        result.out_of_fold.get(f"{result.policy}/{result.decoder}"),
+        result.out_of_fold.get("default/closure"),
     )
-    return {"decoder": result.decoder, "dev_micro_f1": result.dev_micro_f1, "default_micro_f1": result.default_micro_f1}
+    return {"decoder": result.decoder, "policy": result.policy, "out_of_fold": result.out_of_fold}
 
 
 def default_device() -> str:
