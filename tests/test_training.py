@@ -127,3 +127,47 @@ def test_malformed_data_line_is_reported_with_file_and_line(tmp_path):
     assert proc.returncode != 0
     assert f"{data / 'train.txt'}:5: expected 'text<TAB>label,label', found 0 TABs" in proc.stderr
     assert not (tmp_path / "ck").exists()
+
+
+def test_average_of_epoch_weights_is_their_elementwise_mean(tmp_path):
+    import paddle
+
+    from hiercls.training.averaging import epoch_files, mean_state
+
+    folder = tmp_path / "checkpoint.epochs"
+    folder.mkdir()
+    for epoch, value in ((1, 1.0), (2, 2.0), (3, 6.0)):
+        paddle.save({"w": paddle.full([2, 3], value), "b": paddle.full([3], -value)}, str(folder / f"epoch_{epoch}.pdparams"))
+    files = epoch_files(folder)
+    assert list(files) == [1, 2, 3]
+    mean = mean_state([files[2], files[3]])
+    assert np.allclose(mean["w"], 4.0) and np.allclose(mean["b"], -4.0)
+
+
+def test_average_last_epochs_replaces_the_checkpoint_only_when_dev_improves(tmp_path):
+    from hiercls.data.reading import read_examples
+    from hiercls.modeling.checkpoint import TRAIN_META, load_checkpoint
+    from hiercls.modeling.inference import encode
+    from hiercls.runtime.hierarchy import LabelHierarchy
+    from hiercls.training.averaging import average_last_epochs
+    from hiercls.training.loop import epoch_weights_dir, train
+    from hiercls.training.selection import evaluate_micro_f1
+
+    save_dir = tmp_path / "ck"
+    train(train_args(save_dir, "--epochs", "3", "--save_epoch_weights", "--no_tune_thresholds"))
+    assert sorted(p.name for p in epoch_weights_dir(save_dir).iterdir()) == [f"epoch_{e}.pdparams" for e in (1, 2, 3)]
+    hierarchy = LabelHierarchy.from_file(SAMPLE / "label.txt")
+    dev = read_examples(SAMPLE / "dev.txt", hierarchy)
+    model, tok = load_checkpoint(save_dir)
+    ids = encode(tok, [e.text for e in dev], 128)
+    y = hierarchy.multi_hot([e.labels for e in dev])
+    before = evaluate_micro_f1(model, ids, y, hierarchy, 32, int(tok.pad_token_id))["micro_f1"]
+    result = average_last_epochs(save_dir, epoch_weights_dir(save_dir), 3, ids, y, 32)
+    model, _ = load_checkpoint(save_dir)
+    after = evaluate_micro_f1(model, ids, y, hierarchy, 32, int(tok.pad_token_id))["micro_f1"]
+    meta = json.loads((save_dir / TRAIN_META).read_text(encoding="utf-8"))
+    assert result["epochs"] == [1, 2, 3]
+    if result["kept"]:
+        assert after == result["dev_micro_f1"] > before and meta["averaged_epochs"] == [1, 2, 3]
+    else:
+        assert after == before and "averaged_epochs" not in meta

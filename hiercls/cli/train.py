@@ -123,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Also keep every epoch's weights in <save_dir>.epochs/ (for averaging the last epochs).",
     )
+    out.add_argument(
+        "--average_last_epochs",
+        type=int,
+        default=0,
+        help="With --save_epoch_weights: average the last N epochs' weights and keep the mean if it "
+        "beats the best epoch on dev (0: off).",
+    )
     out.add_argument("--resume", action="store_true", help="Continue from <save_dir>.state if an earlier run left one.")
     out.add_argument(
         "--no_tune_thresholds",
@@ -141,6 +148,8 @@ def run(argv: list[str] | None = None) -> None:
         parser.error(f"--distill_alpha must be in 0..1, got {args.distill_alpha}")
     if args.distill_temperature <= 0:
         parser.error(f"--distill_temperature must be positive, got {args.distill_temperature}")
+    if args.average_last_epochs > 1 and not args.save_epoch_weights:
+        parser.error("--average_last_epochs needs --save_epoch_weights (the epochs' weights to average)")
     if args.keep_layers is not None and args.from_scratch:
         parser.error("--keep_layers picks layers of a pretrained encoder; with --from_scratch choose a smaller shape")
     from hiercls.modeling.inference import default_device

@@ -50,7 +50,9 @@ def split_lines(lines: list[str], keys: list[tuple[str, ...]], test_ratio: float
     return is_test
 
 
-def write_split(dataset_dir: str | Path, output_dir: str | Path, test_ratio: float = 0.1, seed: int = 42) -> SplitSummary:
+def write_split(
+    dataset_dir: str | Path, output_dir: str | Path, test_ratio: float = 0.1, seed: int = 42
+) -> SplitSummary:
     """output_dir gets train.txt (the rest), test.txt (the split), and dev.txt,
     label.txt, data.txt copied as they are; written aside, then swapped in."""
     files = dataset_files(dataset_dir)

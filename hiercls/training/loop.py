@@ -29,24 +29,19 @@ import numpy as np
 
 from hiercls.data.batching import group_by_length, pad_batch
 from hiercls.data.reading import Example, dataset_files, read_examples, warn_overlap
-from hiercls.evaluation.metrics import scores
-from hiercls.modeling.checkpoint import load_checkpoint, sample_texts, save_checkpoint
-from hiercls.modeling.inference import encode, paddle_logits
 from hiercls.modeling.models import build_char_vocab, new_model, pretrained_model
-from hiercls.runtime.decoding import decode, sigmoid
+from hiercls.modeling.models.checkpoint import load_checkpoint, sample_texts, save_checkpoint
+from hiercls.modeling.models.inference import encode, paddle_logits
+from hiercls.runtime.decoding import sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
-from hiercls.runtime.thresholds import THRESHOLDS_FILE, default_thresholds, save_thresholds
+from hiercls.runtime.thresholds import THRESHOLDS_FILE, save_thresholds
+from hiercls.training.averaging import average_last_epochs
 from hiercls.training.distillation import distillation_loss, soft_targets, teacher_logits
+from hiercls.training.selection import evaluate_micro_f1
 from hiercls.training.tuning import tune
 
 logger = logging.getLogger(__name__)
-
-def evaluate_micro_f1(model, ids, y_true: np.ndarray, hierarchy: LabelHierarchy, batch_size: int, pad_id: int) -> dict:
-    probs = sigmoid(paddle_logits(model, ids, batch_size, pad_id))
-    pred = decode(probs, default_thresholds(hierarchy), hierarchy)
-    return scores(y_true, pred).as_dict()
-
 
 def state_dir(save_dir: Path) -> Path:
     return save_dir.with_name(save_dir.name + ".state")
@@ -369,6 +364,10 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
         "history": progress["history"],
     }
     if lead and progress["best_epoch"]:
+        if getattr(args, "average_last_epochs", 0) > 1:
+            summary["averaging"] = average_last_epochs(
+                save_dir, epoch_weights_dir(save_dir), args.average_last_epochs, dev_ids, y_dev, args.batch_size
+            )
         if getattr(args, "tune_thresholds", True):
             summary["tuning"] = tune_checkpoint(save_dir, dev_ids, y_dev, hierarchy, args.batch_size, pad_id)
         atomic_write_json(save_dir / "train_history.json", summary)
@@ -387,19 +386,16 @@ def tune_checkpoint(
         save_dir / THRESHOLDS_FILE,
         hierarchy,
         result.thresholds,
-        source="0.5: per-label tuning scored lower on dev"
-        if result.kept_default
-        else "tuned on dev (per-label F1; rare-label floor)",
-        decoder=result.decoder,
+        source=f"{result.policy}: best out-of-fold score on dev ({result.folds} folds)",
         dev_micro_f1=result.dev_micro_f1,
         dev_micro_f1_default=result.default_micro_f1,
+        **result.summary(),
     )
     logger.info(
-        "thresholds tuned on dev: micro F1 %.4f (0.5 everywhere: %.4f), decoder %s (closure %.4f, topdown %.4f)",
-        result.dev_micro_f1[result.decoder],
-        result.default_micro_f1,
+        "thresholds: %s with %s decoder, chosen out-of-fold on dev (micro/macro F1 %s; 0.5 closure %s)",
+        result.policy,
         result.decoder,
-        result.dev_micro_f1["closure"],
-        result.dev_micro_f1["topdown"],
+        result.out_of_fold.get(f"{result.policy}/{result.decoder}"),
+        result.out_of_fold.get("default/closure"),
     )
-    return {"decoder": result.decoder, "dev_micro_f1": result.dev_micro_f1, "default_micro_f1": result.default_micro_f1}
+    return {"decoder": result.decoder, "policy": result.policy, "out_of_fold": result.out_of_fold}
