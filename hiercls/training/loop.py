@@ -29,9 +29,9 @@ import numpy as np
 
 from hiercls.data.batching import group_by_length, pad_batch
 from hiercls.data.reading import Example, dataset_files, read_examples, warn_overlap
+from hiercls.modeling.checkpoint import load_checkpoint, sample_texts, save_checkpoint
+from hiercls.modeling.inference import encode, paddle_logits
 from hiercls.modeling.models import build_char_vocab, new_model, pretrained_model
-from hiercls.modeling.models.checkpoint import load_checkpoint, sample_texts, save_checkpoint
-from hiercls.modeling.models.inference import encode, paddle_logits
 from hiercls.runtime.decoding import sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
