@@ -1,11 +1,11 @@
 """hiercls: hierarchical multi-label text classification, trained with PaddleNLP and
 served by Triton Inference Server.
 
-The package holds everything more than one stage needs (label hierarchy, data
-reading, decoding, metrics, tensor names, Triton config generation), so that
-``training/``, ``builders/``, the Triton backends and ``clients/`` agree by
-construction. ``hiercls.runtime`` is the numpy-only subset that is copied into the
-model repository; nothing in it imports paddle.
+The subpackages follow the pipeline: ``data`` -> ``modeling`` / ``training`` ->
+``evaluation`` / ``compression`` -> ``export`` -> ``repository`` -> ``serving`` ->
+``client``; ``cli`` holds one module per command. ``hiercls.runtime`` is the
+numpy-only subset copied into the model repository (nothing in it, nor in
+``serving``, ``client`` or ``repository``, imports paddle).
 """
 
 import os

@@ -24,7 +24,8 @@ def read_stats(path) -> dict[str, dict]:
 def test_locust_runs_against_the_test_server_without_failures(triton_server, sample_dir, tmp_path):
     raw = tmp_path / "raw"
     run_cli(
-        "benchmarks/run_locust.py",
+        "-m",
+        "benchmarks.run_locust",
         "--url",
         triton_server.grpc_url,
         "--data",
@@ -129,7 +130,8 @@ def test_paddlenlp_pattern_is_served_beside_ours_and_both_answer(checkpoint, exp
     (bench / "checkpoint").symlink_to(checkpoint)
     (bench / "export").symlink_to(export_dir)
     run_cli(
-        "benchmarks/vs_paddlenlp.py",
+        "-m",
+        "benchmarks.vs_paddlenlp",
         "--model",
         f"tiny={bench}",
         "--data",

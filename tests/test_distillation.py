@@ -36,7 +36,7 @@ def test_teacher_logits_match_the_predictor_and_are_cached(export_dir, hierarchy
     def no_teacher(*a, **k):
         raise AssertionError("the cache should have answered")
 
-    monkeypatch.setattr("hiercls.evaluation.predictor.load_predictor", no_teacher)
+    monkeypatch.setattr("hiercls.training.distillation.load_predictor", no_teacher)
     np.testing.assert_array_equal(
         distillation.teacher_logits(export_dir, texts, hierarchy, 128, cache_dir=tmp_path), logits
     )
