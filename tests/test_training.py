@@ -24,16 +24,31 @@ def load_script(rel: str):
     return module
 
 
-def train_args(save_dir: Path, *extra: str):
-    parser = load_script("training/train.py").build_parser()
-    args = parser.parse_args(
-        [
-            "--dataset_dir", str(SAMPLE), "--save_dir", str(save_dir), "--model_name", "hiercls-tiny",
-            "--from_scratch", "--epochs", "2", "--batch_size", "32", "--learning_rate", "3e-3",
-            "--logging_steps", "100", "--device", "cpu", *extra,
-        ]
+def train_sample(save_dir: Path, **overrides) -> dict:
+    """A short from-scratch run on the sample, through the library."""
+    from hiercls.data import dataset_files
+    from hiercls.train_config import TrainConfig
+    from hiercls.training import train_from_files
+
+    config = TrainConfig(
+        save_dir=save_dir, model_name="hiercls-tiny", from_scratch=True, epochs=2, batch_size=32,
+        learning_rate=3e-3, logging_steps=100, device="cpu", tune_thresholds=False, **overrides,
     )  # fmt: skip
-    return args
+    return train_from_files(config, dataset_files(SAMPLE))
+
+
+def test_flags_map_onto_the_config_and_its_defaults():
+    from hiercls.train_config import TrainConfig
+
+    cli = load_script("training/train.py")
+    bare = cli.train_config(cli.build_parser().parse_args(["--dataset_dir", "d"]))
+    assert bare == TrainConfig()  # a bare command line trains what a default config does
+    args = cli.build_parser().parse_args(["--dataset_dir", "d", "--warmup_steps", "7"])
+    assert cli.train_config(args).warmup_steps == 0  # PaddleNLP: --warmup_steps counts only with --warmup
+    args = cli.build_parser().parse_args(
+        ["--dataset_dir", "d", "--warmup", "--warmup_steps", "7", "--keep_layers", "0,3"]
+    )
+    assert (cli.train_config(args).warmup_steps, cli.train_config(args).keep_layers) == (7, [0, 3])
 
 
 def state_weights(save_dir: Path) -> dict[str, np.ndarray]:
@@ -46,9 +61,7 @@ def state_weights(save_dir: Path) -> dict[str, np.ndarray]:
 def test_resume_after_interruption_reaches_the_same_weights(tmp_path, monkeypatch):
     import paddle
 
-    from hiercls.training import train
-
-    full = train(train_args(tmp_path / "full", "--no_tune_thresholds"))
+    full = train_sample(tmp_path / "full")
 
     calls = {"n": 0}
     real_step = paddle.optimizer.AdamW.step
@@ -61,12 +74,12 @@ def test_resume_after_interruption_reaches_the_same_weights(tmp_path, monkeypatc
 
     monkeypatch.setattr(paddle.optimizer.AdamW, "step", flaky_step)
     with pytest.raises(SystemExit, match="--resume"):
-        train(train_args(tmp_path / "cut", "--no_tune_thresholds"))
+        train_sample(tmp_path / "cut")
     progress = json.loads((tmp_path / "cut.state" / "progress.json").read_text())
     assert (progress["epoch"], progress["batch"], progress["step"]) == (2, 5, 17)  # the step in flight finished
     monkeypatch.setattr(paddle.optimizer.AdamW, "step", real_step)
 
-    resumed = train(train_args(tmp_path / "cut", "--no_tune_thresholds", "--resume"))
+    resumed = train_sample(tmp_path / "cut", resume=True)
     assert [h["epoch"] for h in resumed["history"]] == [1, 2]
     a, b = state_weights(tmp_path / "full"), state_weights(tmp_path / "cut")
     assert a.keys() == b.keys()
