@@ -49,14 +49,15 @@ class TrainConfig:
     tune_thresholds: bool = True  # tune per-label thresholds and the decoder on dev at the end
 
     def __post_init__(self) -> None:
+        # Field names are the flags' names: the messages use the flag spelling.
         self.save_dir = Path(self.save_dir)
         if not 0.0 <= self.distill_alpha <= 1.0:
-            raise ValueError(f"distill_alpha must be in 0..1, got {self.distill_alpha}")
+            raise ValueError(f"--distill_alpha must be in 0..1, got {self.distill_alpha}")
         if self.distill_temperature <= 0:
-            raise ValueError(f"distill_temperature must be positive, got {self.distill_temperature}")
+            raise ValueError(f"--distill_temperature must be positive, got {self.distill_temperature}")
         if self.keep_layers is not None and self.from_scratch:
             raise ValueError(
-                "keep_layers picks layers of a pretrained encoder; with from_scratch choose a smaller shape"
+                "--keep_layers picks layers of a pretrained encoder; with --from_scratch choose a smaller shape"
             )
 
 
