@@ -9,31 +9,31 @@ labelled data set, and their reports (Markdown table, JSON, PNG plot).
 - augment: train with and without augmented copies of the rare labels' examples
   and compare F1 on the rare labels.
 
-Every model is trained by ``hiercls.training.train`` with one recipe (the
-``argparse.Namespace`` of training/train.py), so arms differ only in their data.
+Every model is trained by ``hiercls.training.train`` with one recipe (a
+TrainConfig), on the experiment's examples in memory, so arms differ only in their data.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from hiercls.analysis import augment, dirty, sparse
 from hiercls.analysis.features import CheckpointModel
-from hiercls.analysis.records import LabelDecoder, format_line, write_examples
+from hiercls.analysis.records import LabelDecoder, format_line
 from hiercls.analysis.report import bar_plot, line_plot, markdown_table, write_markdown
 from hiercls.data import DatasetFiles, Example, dataset_files, read_examples
 from hiercls.metrics import class_report, scores
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json
 from hiercls.runtime.thresholds import default_thresholds
+from hiercls.train_config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -85,11 +85,12 @@ class Evaluation:
 
 @dataclass
 class Runner:
-    """Trains and evaluates the experiment's models with one recipe. ``base_args`` is
-    a training/train.py namespace whose dataset_dir, dev_file and label_file name the
-    data set; each arm replaces train_file (an absolute path into work_dir) and save_dir."""
+    """Trains and evaluates the experiment's models with one recipe: ``config`` (its
+    save_dir set per run) on the given training examples, picking epochs on the
+    data set's dev."""
 
-    base_args: argparse.Namespace
+    config: TrainConfig
+    dataset: Dataset
     work_dir: Path
     batch_size: int = 64
     # "default": compare arms at 0.5 with the closure decoder, the rule training picks
@@ -98,11 +99,14 @@ class Runner:
     train_seconds: dict[str, float] = field(default_factory=dict)
 
     def run_key(self, examples: list[Example]) -> str:
-        """Hash of the training data and recipe: the same key means the same model."""
-        recipe = {k: v for k, v in sorted(vars(self.base_args).items()) if k not in ("train_file", "save_dir")}
+        """Hash of the recipe, the labels, dev and the training data: the same key means the same model."""
+        recipe = {k: v for k, v in asdict(self.config).items() if k != "save_dir"}
         digest = hashlib.sha1(json.dumps(recipe, sort_keys=True, default=str).encode())
-        for e in examples:
-            digest.update((format_line(e.text, e.labels) + "\n").encode())
+        digest.update("\n".join(self.dataset.hierarchy.labels).encode())
+        for part in (self.dataset.dev, examples):
+            digest.update(b"\0")
+            for e in part:
+                digest.update((format_line(e.text, e.labels) + "\n").encode())
         return digest.hexdigest()[:12]
 
     def train(self, name: str, examples: list[Example]) -> Path:
@@ -117,12 +121,10 @@ class Runner:
             self.train_seconds[name] = json.loads(done.read_text(encoding="utf-8"))["seconds"]
             logger.info("reusing %s (trained in %.0fs)", save_dir, self.train_seconds[name])
             return save_dir
-        train_path = (arm / "train.txt").resolve()
-        write_examples(train_path, examples)
-        args = argparse.Namespace(**{**vars(self.base_args), "train_file": str(train_path), "save_dir": str(save_dir)})
-        logger.info("training %r on %d examples (%d epochs)", name, len(examples), args.epochs)
+        logger.info("training %r on %d examples (%d epochs)", name, len(examples), self.config.epochs)
         t0 = time.time()
-        summary = train(args)
+        config = replace(self.config, save_dir=save_dir)
+        summary = train(config, examples, self.dataset.dev, self.dataset.hierarchy)
         self.train_seconds[name] = round(time.time() - t0, 1)
         atomic_write_json(done, {"seconds": self.train_seconds[name], "examples": len(examples), **summary})
         logger.info(

@@ -33,7 +33,7 @@ from hiercls.analysis.cli import (  # noqa: E402
     check_positive,
     command_line,
     set_device,
-    train_namespace,
+    train_config,
 )
 from hiercls.analysis.dirty import DIRTY_METHODS  # noqa: E402
 
@@ -100,8 +100,7 @@ def find(args: argparse.Namespace) -> None:
     check_same_labels(model.hierarchy, LabelHierarchy.from_file(files.label), str(files.label))
     train = read_examples(files.train, model.hierarchy)
     if args.method == "cv":
-        from hiercls.analysis.experiments import Runner, out_of_fold_probs
-        from training.train import build_parser as train_parser
+        from hiercls.analysis.experiments import Runner, load_dataset, out_of_fold_probs
 
         meta = read_train_meta(args.params_path)
         if args.model_name is None:
@@ -109,9 +108,8 @@ def find(args: argparse.Namespace) -> None:
             args.from_scratch = args.from_scratch or bool(meta.get("from_scratch", False))
         if args.train_max_seq_length is None:
             args.train_max_seq_length = meta.get("max_seq_length", 128)
-        runner = Runner(
-            train_namespace(args, train_parser()), Path(args.work_dir), args.batch_size, args.eval_thresholds
-        )
+        ds = load_dataset(args.dataset_dir, args.train_file, args.dev_file, args.label_file)
+        runner = Runner(train_config(args), ds, Path(args.work_dir), args.batch_size, args.eval_thresholds)
         result = score_dirty("cv", train, model.hierarchy, out_of_fold_probs(runner, train, args.folds, args.seed))
     else:
         result = find_dirty(model, train, args.method)
@@ -135,10 +133,9 @@ def find(args: argparse.Namespace) -> None:
 
 def evaluate(args: argparse.Namespace) -> None:
     from hiercls.analysis.experiments import Runner, dirty_experiment, load_dataset, write_dirty_report
-    from training.train import build_parser as train_parser
 
     ds = load_dataset(args.dataset_dir, args.train_file, args.dev_file, args.label_file)
-    runner = Runner(train_namespace(args, train_parser()), Path(args.work_dir), args.batch_size, args.eval_thresholds)
+    runner = Runner(train_config(args), ds, Path(args.work_dir), args.batch_size, args.eval_thresholds)
     result = dirty_experiment(ds, runner, args.noise_rate, args.train_size, args.folds, args.seed)
     write_dirty_report(result, Path(args.results_dir), command_line())
     for method, r in result["methods"].items():

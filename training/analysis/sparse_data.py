@@ -28,7 +28,7 @@ from hiercls.analysis.cli import (  # noqa: E402
     check_positive,
     command_line,
     set_device,
-    train_namespace,
+    train_config,
 )
 from hiercls.analysis.sparse import SUPPORT_METHODS  # noqa: E402
 
@@ -140,10 +140,9 @@ def find(args: argparse.Namespace) -> None:
 
 def evaluate(args: argparse.Namespace) -> None:
     from hiercls.analysis.experiments import Runner, load_dataset, sparse_experiment, write_sparse_report
-    from training.train import build_parser as train_parser
 
     ds = load_dataset(args.dataset_dir, args.train_file, args.dev_file, args.label_file)
-    runner = Runner(train_namespace(args, train_parser()), Path(args.work_dir), args.batch_size, args.eval_thresholds)
+    runner = Runner(train_config(args), ds, Path(args.work_dir), args.batch_size, args.eval_thresholds)
     result = sparse_experiment(
         ds,
         runner,
