@@ -1,4 +1,6 @@
-"""The training loop behind training/train.py (PaddlePaddle dygraph, sigmoid + BCE).
+"""Fine-tuning behind training/train.py (PaddlePaddle dygraph, sigmoid + BCE):
+``train(config, train_examples, dev_examples, hierarchy)``, or ``train_from_files``
+for a data set folder. ``ClassifierLoop`` fills in the shared ``train_loop.EpochLoop``.
 
 - batches are padded to their own longest text;
 - the learning rate always follows its schedule (linear decay, optional warm-up);

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -144,35 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
-    """The flags as a TrainConfig (PaddleNLP's --warmup/--warmup_steps pair is one field)."""
-    return TrainConfig(
-        save_dir=Path(args.save_dir),
-        model_name=args.model_name,
-        from_scratch=args.from_scratch,
-        trim_vocab=args.trim_vocab,
-        keep_layers=args.keep_layers,
-        init_from_ckpt=args.init_from_ckpt,
-        max_seq_length=args.max_seq_length,
-        teacher_path=args.teacher_path,
-        distill_alpha=args.distill_alpha,
-        distill_temperature=args.distill_temperature,
-        device=args.device,
-        batch_size=args.batch_size,
-        group_by_length=args.group_by_length,
-        learning_rate=args.learning_rate,
-        epochs=args.epochs,
-        weight_decay=args.weight_decay,
-        max_grad_norm=args.max_grad_norm,
-        warmup_steps=args.warmup_steps if args.warmup else 0,
-        early_stop=args.early_stop,
-        early_stop_nums=args.early_stop_nums,
-        seed=args.seed,
-        logging_steps=args.logging_steps,
-        save_steps=args.save_steps,
-        save_epoch_weights=args.save_epoch_weights,
-        resume=args.resume,
-        tune_thresholds=args.tune_thresholds,
-    )
+    """The flags as a TrainConfig: every field is the flag of the same name, except that
+    PaddleNLP's --warmup/--warmup_steps pair is one field."""
+    flags = vars(args)
+    values = {f.name: flags[f.name] for f in fields(TrainConfig)}
+    values["warmup_steps"] = args.warmup_steps if args.warmup else 0
+    return TrainConfig(**values)
 
 
 def main(argv: list[str] | None = None) -> None:
