@@ -22,7 +22,6 @@ Writes ``benchmarks/results/<name>.{md,json}``.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -52,12 +51,13 @@ def parse_config(text: str) -> tuple[str, dict]:
 
 
 def make_runner(export: Path, pad_id: int, cfg: dict):
+    from hiercls.runtime.artifacts import ONNX_FILE
     from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
     from hiercls.runtime.onnx_runner import BucketedOnnxRunner
 
     overhead = DEFAULT_CALL_OVERHEAD_TOKENS if cfg["overhead"] is None else cfg["overhead"]
     return BucketedOnnxRunner(
-        export / "model.onnx", pad_id, cfg["threads"], cfg["workers"], overhead, spinning=bool(cfg["spin"])
+        export / ONNX_FILE, pad_id, cfg["threads"], cfg["workers"], overhead, spinning=bool(cfg["spin"])
     )
 
 
@@ -74,9 +74,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out_dir", default=str(RESULTS_DIR), help="Where the report goes.")
     args = p.parse_args(argv)
 
+    from hiercls.runtime.artifacts import TOKENIZER_FILE, read_export_meta
     from hiercls.runtime.bucketing import row_lengths
     from hiercls.runtime.io import atomic_write_json, atomic_write_text
-    from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
+    from hiercls.runtime.tokenization import TextEncoder
 
     texts = load_texts(args.data)
     rng = np.random.default_rng(0)
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     for item in args.export:
         ename, _, path = item.partition("=")
         export = Path(path)
-        meta = json.loads((export / "export_meta.json").read_text(encoding="utf-8"))
+        meta = read_export_meta(export)
         enc = TextEncoder(export / TOKENIZER_FILE, meta["max_seq_length"], meta["pad_token_id"], pad_to_multiple_of=1)
         batches[ename] = [enc.encode([texts[i] for i in idx]) for idx in picks]
         real = sum(int(row_lengths(ids, meta["pad_token_id"]).sum()) for ids, _ in batches[ename])

@@ -78,17 +78,17 @@ class Offline:
     and spec so that the model sees byte-identical inputs."""
 
     def __init__(self, repository: Path) -> None:
-        from hiercls.runtime.hierarchy import LabelHierarchy
+        from hiercls.runtime.artifacts import ONNX_FILE, SPEC_FILE, TOKENIZER_FILE, version_dir
+        from hiercls.runtime.decoding import LabelDecoder
         from hiercls.runtime.onnx_runner import BucketedOnnxRunner
-        from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_thresholds
-        from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
+        from hiercls.runtime.tokenization import TextEncoder
         from hiercls.triton_config import RepositorySpec
 
-        spec = RepositorySpec.from_dict(read_json(repository / "repository.json")["spec"])
+        spec = RepositorySpec.from_dict(read_json(repository / SPEC_FILE)["spec"])
         names = spec.names
         self.spec = spec
         self.encoder = TextEncoder(
-            repository / names.tokenizer / "1" / TOKENIZER_FILE,
+            version_dir(repository, names.tokenizer) / TOKENIZER_FILE,
             spec.max_seq_length,
             spec.pad_token_id,
             spec.pad_to_multiple_of,
@@ -96,15 +96,14 @@ class Offline:
         )
         # What hiercls/backends/onnx_model.py builds from the same spec.
         self.runner = BucketedOnnxRunner(
-            repository / names.model / "1" / "model.onnx",
+            version_dir(repository, names.model) / ONNX_FILE,
             spec.pad_token_id,
             spec.intra_op_num_threads,
             spec.model_workers,
             spec.bucket_call_overhead_tokens,
         )
-        post = repository / names.postprocess / "1"
-        self.hierarchy = LabelHierarchy.from_file(post / "label.txt")
-        self.thresholds = load_thresholds(post / THRESHOLDS_FILE, self.hierarchy)
+        # As the postprocess loads it: its folder's labels and thresholds, the spec's decoder.
+        self.decoding = LabelDecoder.from_folder(version_dir(repository, names.postprocess), spec.decoder)
 
     def tokenize(self, texts: list[str]):
         return self.encoder.encode(texts)
@@ -115,11 +114,9 @@ class Offline:
 
     def postprocess(self, logits: np.ndarray):
         from hiercls.backends.postprocess import pack_predictions
-        from hiercls.runtime.decoding import decode, sigmoid
 
-        probs = sigmoid(logits)
-        pred = decode(probs, self.thresholds, self.hierarchy, self.spec.decoder)
-        return pack_predictions(probs, pred, self.hierarchy)
+        probs, pred = self.decoding.decode_logits(logits)
+        return pack_predictions(probs, pred, self.decoding.hierarchy)
 
 
 def triton_request(client, model_name: str, texts: list[str]):
@@ -295,12 +292,13 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     import tritonclient.grpc as grpcclient
 
+    from hiercls.runtime.artifacts import SPEC_FILE
     from hiercls.serve import TritonServer
 
     wait_for_quiet(args.quiet_max_busy, args.quiet_wait)
     paths = bench_paths(args.shape)
     repository = Path(args.model_repository or paths["repository"])
-    if not (repository / "repository.json").is_file():
+    if not (repository / SPEC_FILE).is_file():
         raise SystemExit(
             f"{repository} is not a built repository: run benchmarks/make_bench_model.py --shape {args.shape}"
         )

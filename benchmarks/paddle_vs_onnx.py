@@ -17,7 +17,6 @@ neighbour hits all of them alike; the ratios per round are what count.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import statistics
@@ -48,13 +47,14 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     import numpy as np
 
+    from hiercls.runtime.artifacts import ONNX_FILE, TOKENIZER_FILE, read_export_meta
     from hiercls.runtime.bucketing import available_cores
     from hiercls.runtime.onnx_runner import BucketedOnnxRunner
     from hiercls.runtime.paddle_runner import BucketedPaddleRunner
-    from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
+    from hiercls.runtime.tokenization import TextEncoder
 
     export = Path(args.export_dir)
-    meta = json.loads((export / "export_meta.json").read_text(encoding="utf-8"))
+    meta = read_export_meta(export)
     encoder = TextEncoder(export / TOKENIZER_FILE, meta["max_seq_length"], meta["pad_token_id"], pad_to_multiple_of=1)
     texts = load_texts(args.data_file)
     n_batches = args.rounds * args.batches_per_round
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     singles = [encoder.encode(b) for b in make_batches(texts, 1, args.rounds * args.singles_per_round, seed=1)]
     pad = encoder.pad_id
     runners = {
-        "onnxruntime": BucketedOnnxRunner(export / "model.onnx", pad),
+        "onnxruntime": BucketedOnnxRunner(export / ONNX_FILE, pad),
         "paddle, oneDNN off": BucketedPaddleRunner(export, pad, mkldnn=False),
         "paddle, oneDNN on": BucketedPaddleRunner(export, pad, mkldnn=True),
     }

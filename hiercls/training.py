@@ -30,14 +30,13 @@ import numpy as np
 from hiercls.batching import group_by_length, length_sorted_batches, pad_batch
 from hiercls.data import Example, dataset_files, read_examples, warn_overlap
 from hiercls.distillation import distillation_loss
+from hiercls.runtime.artifacts import LABEL_FILE, THRESHOLDS_FILE, TRAIN_HISTORY, TRAIN_META, VOCAB_FILE
 from hiercls.runtime.decoding import decode, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
-from hiercls.runtime.thresholds import THRESHOLDS_FILE, default_thresholds, save_thresholds
+from hiercls.runtime.thresholds import default_thresholds, save_thresholds
 
 logger = logging.getLogger(__name__)
-
-TRAIN_META = "train_meta.json"
 
 
 def encode(tokenizer, texts: list[str], max_seq_length: int) -> list[list[int]]:
@@ -65,7 +64,7 @@ def save_checkpoint(save_dir: Path, model, tokenizer, hierarchy: LabelHierarchy,
     tmp = fresh_dir(save_dir.with_name(save_dir.name + ".tmp"))
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
-    hierarchy.save(tmp / "label.txt")
+    hierarchy.save(tmp / LABEL_FILE)
     save_thresholds(tmp / THRESHOLDS_FILE, hierarchy, default_thresholds(hierarchy), source="default")
     atomic_write_json(tmp / TRAIN_META, meta)
     swap_dir(tmp, save_dir)
@@ -223,7 +222,7 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
         logger.info("--resume: no saved state at %s, starting from the beginning", state_path)
     if args.from_scratch:
         if resuming:
-            vocab = (state_path / "tokenizer" / "vocab.txt").read_text(encoding="utf-8").splitlines()
+            vocab = (state_path / "tokenizer" / VOCAB_FILE).read_text(encoding="utf-8").splitlines()
         else:
             vocab = modeling.build_char_vocab(e.text for e in train_ex)
         model, tokenizer = modeling.new_model(args.model_name, len(hierarchy), vocab, Path(scratch))
@@ -420,7 +419,7 @@ def _train(args: argparse.Namespace, scratch: str) -> dict:
             )
         if getattr(args, "tune_thresholds", True):
             summary["tuning"] = tune_checkpoint(save_dir, dev_ids, y_dev, hierarchy, args.batch_size, pad_id)
-        atomic_write_json(save_dir / "train_history.json", summary)
+        atomic_write_json(save_dir / TRAIN_HISTORY, summary)
     return summary
 
 

@@ -16,6 +16,7 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
 from hiercls.runtime import contract
+from hiercls.runtime.artifacts import ONNX_FILE
 from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
 from hiercls.runtime.contract import ModelNames, model_names
 from hiercls.runtime.long_text import DEFAULT_POOL, DEFAULT_STRIDE, LongText
@@ -188,7 +189,7 @@ def model_config(spec: RepositorySpec) -> mc.ModelConfig:
             _params(c, paddle_mkldnn=str(spec.paddle_mkldnn).lower())
     else:
         c.backend = "onnxruntime"
-        c.default_model_filename = "model.onnx"
+        c.default_model_filename = ONNX_FILE
         c.instance_group.add(count=spec.model_instances, kind=mc.ModelInstanceGroup.KIND_GPU)
         if spec.tensorrt_fp16:
             trt = c.optimization.execution_accelerators.gpu_execution_accelerator.add(name="tensorrt")

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hiercls.analysis.records import LabelDecoder, leaf_labels, write_examples, write_tsv
+from hiercls.analysis.records import leaf_labels, write_examples, write_tsv
 from hiercls.data import Example
+from hiercls.runtime.decoding import LabelDecoder
 from hiercls.runtime.hierarchy import LabelHierarchy
 
 DIRTY_METHODS: tuple[str, ...] = ("loss", "representer", "cv")

@@ -36,20 +36,19 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import logging
 import random
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from hiercls.batching import pad_batch
 from hiercls.compression import pruning
+from hiercls.runtime.artifacts import LABEL_FILE, THRESHOLDS_FILE, read_train_meta
+from hiercls.runtime.decoding import LabelDecoder
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, atomic_write_text
-from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -132,25 +131,15 @@ def sub_model(config: dict, shape: pruning.PrunedShape, state: dict):
     return model
 
 
-@dataclass(frozen=True)
-class Decoding:
-    """How the checkpoint turns logits into labels: the server's thresholds and decoder."""
-
-    hierarchy: LabelHierarchy
-    thresholds: np.ndarray
-    decoder: str
-    pad_id: int
-
-
-def evaluate(model, ids, y_true: np.ndarray, how: Decoding, batch_size: int) -> dict:
+def evaluate(model, ids, y_true: np.ndarray, decoding: LabelDecoder, pad_id: int, batch_size: int) -> dict:
+    """Dev scores with the checkpoint's thresholds and decoder, as the server decodes."""
     from hiercls.metrics import scores
-    from hiercls.runtime.decoding import decode, sigmoid
     from hiercls.training import paddle_logits
 
-    logits = paddle_logits(model, ids, batch_size, how.pad_id)
+    logits = paddle_logits(model, ids, batch_size, pad_id)
     if not np.isfinite(logits).all():
         return {"micro_f1": float("nan"), "macro_f1": float("nan")}
-    return scores(y_true, decode(sigmoid(logits), how.thresholds, how.hierarchy, how.decoder)).as_dict()
+    return scores(y_true, decoding.decode_logits(logits)[1]).as_dict()
 
 
 def _read_data(args: argparse.Namespace, hierarchy: LabelHierarchy, tokenizer):
@@ -161,7 +150,7 @@ def _read_data(args: argparse.Namespace, hierarchy: LabelHierarchy, tokenizer):
     data_hierarchy = LabelHierarchy.from_file(files.label)
     if data_hierarchy.labels != hierarchy.labels:
         raise ValueError(
-            f"{files.label} does not match the teacher's label.txt in {args.params_dir}: "
+            f"{files.label} does not match the teacher's {LABEL_FILE} in {args.params_dir}: "
             "prune with the data set the teacher was trained on"
         )
     out = {}
@@ -197,15 +186,9 @@ def prune(args: argparse.Namespace) -> dict:
         raise ValueError(
             f"{params_dir} holds a {type(teacher).__name__}; DynaBERT pruning here supports ERNIE checkpoints"
         )
-    hierarchy = LabelHierarchy.from_file(params_dir / "label.txt")
-    how = Decoding(
-        hierarchy,
-        load_thresholds(params_dir / THRESHOLDS_FILE, hierarchy),
-        load_decoder(params_dir / THRESHOLDS_FILE),
-        int(tokenizer.pad_token_id),
-    )
-    teacher_meta_file = params_dir / "train_meta.json"
-    teacher_meta = json.loads(teacher_meta_file.read_text(encoding="utf-8")) if teacher_meta_file.is_file() else {}
+    decoding = LabelDecoder.from_folder(params_dir)
+    hierarchy, pad_id = decoding.hierarchy, int(tokenizer.pad_token_id)
+    teacher_meta = read_train_meta(params_dir)
     widths = sorted(set(args.width_mult), reverse=True)
     shapes = {w: pruning.shape_of(teacher, w) for w in widths}  # fails early on a width that splits a head
     config = teacher.config.to_dict()
@@ -214,7 +197,7 @@ def prune(args: argparse.Namespace) -> dict:
     data = _read_data(args, hierarchy, tokenizer)
     train_ids, y_train = data["train"]
     dev_ids, y_dev = data["dev"]
-    teacher_dev = evaluate(teacher, dev_ids, y_dev, how, args.per_device_eval_batch_size)
+    teacher_dev = evaluate(teacher, dev_ids, y_dev, decoding, pad_id, args.per_device_eval_batch_size)
     logger.info("teacher dev micro F1 %.4f macro F1 %.4f", teacher_dev["micro_f1"], teacher_dev["macro_f1"])
 
     student = copy.deepcopy(teacher)
@@ -253,7 +236,7 @@ def prune(args: argparse.Namespace) -> dict:
         row = {"step": step}
         for w in widths:
             model = sub_model(config, shapes[w], state)
-            dev = evaluate(model, dev_ids, y_dev, how, args.per_device_eval_batch_size)
+            dev = evaluate(model, dev_ids, y_dev, decoding, pad_id, args.per_device_eval_batch_size)
             row[pruning.width_dir_name(w)] = dev
             logger.info("step %d width %.4g dev micro F1 %.4f macro F1 %.4f", step, w, dev["micro_f1"], dev["macro_f1"])
             # NaN compares False: a diverged width never replaces a good step.

@@ -91,8 +91,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def find(args: argparse.Namespace) -> None:
     from hiercls.analysis.dirty import find_dirty, score_dirty, write_dirty_outputs
-    from hiercls.analysis.features import CheckpointModel, check_same_labels, read_train_meta
+    from hiercls.analysis.features import CheckpointModel, check_same_labels
     from hiercls.data import dataset_files, read_examples
+    from hiercls.runtime.artifacts import read_train_meta, train_max_seq_length
     from hiercls.runtime.hierarchy import LabelHierarchy
 
     files = dataset_files(args.dataset_dir, args.train_file, args.dev_file, args.label_file)
@@ -107,8 +108,7 @@ def find(args: argparse.Namespace) -> None:
         if args.model_name is None:
             args.model_name = meta.get("model_name", "hiercls-tiny")
             args.from_scratch = args.from_scratch or bool(meta.get("from_scratch", False))
-        if args.train_max_seq_length is None:
-            args.train_max_seq_length = meta.get("max_seq_length", 128)
+        args.train_max_seq_length = train_max_seq_length(meta, args.train_max_seq_length)
         runner = Runner(
             train_namespace(args, train_parser()), Path(args.work_dir), args.batch_size, args.eval_thresholds
         )
