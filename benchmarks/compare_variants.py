@@ -101,11 +101,12 @@ def workload_args(args: argparse.Namespace, kind: str) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
     from hiercls.repository import build_repository, spec_from_export
+    from hiercls.runtime.artifacts import ONNX_FILE, SPEC_FILE
 
     paths = bench_paths(args.shape)
-    if not (paths["export"] / "model.onnx").is_file():
+    if not (paths["export"] / ONNX_FILE).is_file():
         raise SystemExit(f"no export under {paths['export']}: run benchmarks/make_bench_model.py --shape {args.shape}")
-    base = read_json(paths["repository"] / "repository.json")["spec"]
+    base = read_json(paths["repository"] / SPEC_FILE)["spec"]
     chosen = [v for v in variants(args.cores) if not args.only or v.key in args.only]
     workloads = [(k, u) for k, u in (("batch", args.batch_users), ("single", args.single_users)) if u > 0]
     raw = paths["base"].parent / "runs" / f"variants_{args.shape}"

@@ -360,13 +360,15 @@ class Target:
     """A server to load: started here (and stopped afterwards) or given by --url."""
 
     def __init__(self, args: argparse.Namespace, raw_dir: Path) -> None:
+        from hiercls.runtime.artifacts import SPEC_FILE
+
         self.args, self.raw_dir, self.server = args, raw_dir, None
         if args.url:
             self.url = require_loopback(args.url)
             self.repository = None
         else:
             self.repository = Path(args.model_repository or bench_paths(args.shape)["repository"])
-            if not (self.repository / "repository.json").is_file():
+            if not (self.repository / SPEC_FILE).is_file():
                 raise SystemExit(
                     f"{self.repository} is not a built repository: run "
                     f"benchmarks/make_bench_model.py --shape {args.shape} first (or pass --model_repository / --url)"
@@ -375,6 +377,7 @@ class Target:
     def __enter__(self) -> Target:
         import tritonclient.grpc as grpcclient
 
+        from hiercls.runtime.artifacts import SPEC_FILE
         from hiercls.serve import TritonServer
 
         if self.repository is not None:
@@ -391,7 +394,7 @@ class Target:
         self.models = [s.model_name for s in config.ensemble_scheduling.step] + [self.args.model_name]
         self.spec = {}
         if self.repository is not None:
-            self.spec = read_json(self.repository / "repository.json")["spec"]
+            self.spec = read_json(self.repository / SPEC_FILE)["spec"]
         self.server_version = self.client.get_server_metadata().version
         return self
 

@@ -91,13 +91,14 @@ def run(args) -> dict:
     import tritonclient.grpc as grpcclient
     from tritonclient.utils import InferenceServerException
 
+    from hiercls.runtime.artifacts import SPEC_FILE
     from hiercls.serve import TritonServer
 
     texts = load_texts(args.data)
     server = TritonServer(Path(args.model_repository), log_file=Path(args.log_file) if args.log_file else None)
     server.start()
     server.spec_names = contract.model_names(
-        json.loads((Path(args.model_repository) / "repository.json").read_text())["spec"]["name"]
+        json.loads((Path(args.model_repository) / SPEC_FILE).read_text())["spec"]["name"]
     )
     lock = threading.Lock()
     counts: Counter = Counter()

@@ -111,12 +111,13 @@ def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[s
 
     from benchmarks import paddlenlp_pattern
     from hiercls.repository import build_repository, spec_from_export
+    from hiercls.runtime.artifacts import ONNX_FILE, SPEC_FILE
 
     def ours(tag: str, name: str, label: str, spec_overrides: dict):
         spec = spec_from_export(models[tag] / "export", name=f"ours_{_base(name)}", target="cpu", **spec_overrides)
         # build_repository rewrites its own models only: every pipeline shares the folder.
         build_repository(models[tag] / "export", repo, spec)
-        (repo / "repository.json").rename(repo / f"repository_{_base(name)}.json")
+        (repo / SPEC_FILE).rename(repo / f"repository_{_base(name)}.json")
         pipelines.append(Pipeline(label, tag, "ours", spec.names.ensemble, spec.names.model))
         return spec
 
@@ -126,7 +127,7 @@ def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[s
     for tag, bench in models.items():
         spec = ours(tag, tag, f"{tag} ours", overrides)
         theirs = paddlenlp_pattern.add_to_repository(
-            repo, bench / "checkpoint", bench / "export" / "model.onnx", spec.num_labels, spec.max_seq_length,
+            repo, bench / "checkpoint", bench / "export" / ONNX_FILE, spec.num_labels, spec.max_seq_length,
             prefix=f"pnlp_{_base(tag)}",
         )
         pipelines.append(Pipeline(f"{tag} PaddleNLP pattern", tag, "paddlenlp", theirs["ensemble"], theirs["model"]))
@@ -266,13 +267,14 @@ def plot(result: dict, loads: list[str], path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args = build_parser().parse_args(argv)
+    from hiercls.runtime.artifacts import ONNX_FILE
     from hiercls.runtime.io import atomic_write_json, atomic_write_text
     from hiercls.serve import TritonServer
 
     models = {}
     for item in args.model:
         tag, sep, path = item.partition("=")
-        if not sep or not (Path(path) / "export" / "model.onnx").is_file():
+        if not sep or not (Path(path) / "export" / ONNX_FILE).is_file():
             raise SystemExit(f"--model wants TAG=BENCH_DIR with export/model.onnx inside, got {item!r}")
         models[tag] = Path(path)
     overrides = parse_overrides(args.ours)

@@ -51,10 +51,17 @@ def width_mult(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hiercls.runtime.artifacts import DEFAULT_MAX_SEQ_LENGTH
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data")
     data.add_argument("--dataset_dir", required=True, help="Folder with train.txt, dev.txt and label.txt.")
-    data.add_argument("--max_seq_length", type=int, default=128, help="Longest token sequence; longer texts are cut.")
+    data.add_argument(
+        "--max_seq_length",
+        type=int,
+        default=DEFAULT_MAX_SEQ_LENGTH,
+        help="Longest token sequence; longer texts are cut.",
+    )
     model = p.add_argument_group("model")
     model.add_argument(
         "--params_dir",

@@ -30,13 +30,20 @@ def layer_list(v: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hiercls.runtime.artifacts import DEFAULT_MAX_SEQ_LENGTH, DEV_FILE, LABEL_FILE, TRAIN_FILE
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data")
     data.add_argument("--dataset_dir", required=True, help="Folder with train.txt, dev.txt and label.txt.")
-    data.add_argument("--train_file", default="train.txt", help="Training file inside dataset_dir.")
-    data.add_argument("--dev_file", default="dev.txt", help="Dev file inside dataset_dir (model selection).")
-    data.add_argument("--label_file", default="label.txt", help="Label file inside dataset_dir.")
-    data.add_argument("--max_seq_length", type=int, default=128, help="Longest token sequence; longer texts are cut.")
+    data.add_argument("--train_file", default=TRAIN_FILE, help="Training file inside dataset_dir.")
+    data.add_argument("--dev_file", default=DEV_FILE, help="Dev file inside dataset_dir (model selection).")
+    data.add_argument("--label_file", default=LABEL_FILE, help="Label file inside dataset_dir.")
+    data.add_argument(
+        "--max_seq_length",
+        type=int,
+        default=DEFAULT_MAX_SEQ_LENGTH,
+        help="Longest token sequence; longer texts are cut.",
+    )
     model = p.add_argument_group("model")
     model.add_argument(
         "--model_name",

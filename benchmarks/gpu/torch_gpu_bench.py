@@ -65,8 +65,10 @@ def paddle_to_bert(params_path: Path, out: Path) -> None:
     and is folded into the token-type rows. Paddle's Linear stores [in, out]: transposed."""
     import paddle
 
-    cfg = json.loads((params_path / "config.json").read_text())
-    sd = {k: v.numpy() for k, v in paddle.load(str(params_path / "model_state.pdparams")).items()}
+    from hiercls.runtime.artifacts import MODEL_CONFIG_FILE, WEIGHTS_FILE
+
+    cfg = json.loads((params_path / MODEL_CONFIG_FILE).read_text())
+    sd = {k: v.numpy() for k, v in paddle.load(str(params_path / WEIGHTS_FILE)).items()}
     from hiercls.bert_port import ernie_to_bert
 
     w = ernie_to_bert(sd, cfg["num_hidden_layers"], prefix="bert.")

@@ -38,10 +38,11 @@ def main(argv: list[str] | None = None) -> None:
 
     from hiercls.data import read_examples
     from hiercls.predictor import OnnxPredictor
+    from hiercls.runtime.artifacts import DEV_FILE, LABEL_FILE, ONNX_FILE
     from hiercls.runtime.hierarchy import LabelHierarchy
 
     data = Path(args.dataset_dir)
-    texts = [e.text for e in read_examples(data / "dev.txt", LabelHierarchy.from_file(data / "label.txt"))]
+    texts = [e.text for e in read_examples(data / DEV_FILE, LabelHierarchy.from_file(data / LABEL_FILE))]
     rng = np.random.default_rng(0)
     picks = rng.choice(len(texts), size=args.batch_size * args.batches, replace=False)
     models = {}
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
                 "ms_per_text_median": round(float(np.median(per_text[name])), 2),
                 "ms_per_text_min": round(float(np.min(per_text[name])), 2),
                 "ms_per_text_max": round(float(np.max(per_text[name])), 2),
-                "onnx_mb": round((path / "model.onnx").stat().st_size / 2**20, 1),
+                "onnx_mb": round((path / ONNX_FILE).stat().st_size / 2**20, 1),
                 "padded_length_mean": float(np.mean([ids.shape[1] for ids, _ in batches])),
             }
             for name, (_, batches, path) in models.items()
