@@ -9,8 +9,9 @@ the ``gpu`` target (model step = Triton's onnxruntime backend, NGC image).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, fields
+from typing import Any, Literal
 
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
@@ -117,6 +118,19 @@ class RepositorySpec:
         d = dict(d)
         d["preferred_batch_sizes"] = tuple(d.get("preferred_batch_sizes", ()))
         return cls(**d)
+
+
+def spec_defaults() -> dict[str, Any]:
+    """RepositorySpec's field defaults, for CLIs to show and fall back to: a serving
+    default is written once, in the dataclass."""
+    return {f.name: f.default for f in fields(RepositorySpec) if f.default is not MISSING}
+
+
+def spec_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The RepositorySpec fields among ``values`` (a CLI's ``vars(args)``, whose flags
+    store under the field names), None (not given) left out and lists made tuples."""
+    names = {f.name for f in fields(RepositorySpec)}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in names and v is not None}
 
 
 def tensor(cls, name: str, dtype: str, dims: list[int]):
