@@ -119,7 +119,7 @@ class Runner:
             self.train_seconds[name] = json.loads(done.read_text(encoding="utf-8"))["seconds"]
             logger.info("reusing %s (trained in %.0fs)", save_dir, self.train_seconds[name])
             return save_dir
-        train_path = (arm / "train.txt").resolve()
+        train_path = (arm / TRAIN_FILE).resolve()
         write_examples(train_path, examples)
         args = argparse.Namespace(**{**vars(self.base_args), "train_file": str(train_path), "save_dir": str(save_dir)})
         logger.info("training %r on %d examples (%d epochs)", name, len(examples), args.epochs)
