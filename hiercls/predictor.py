@@ -2,10 +2,10 @@
 Paddle checkpoint, with the same tokenizer, thresholds and decoder as the server.
 
 Both read label.txt and thresholds.json (per-label thresholds and the decoder
-tuned on dev) from their folder (``LabelDecoder.from_folder``); both batch texts sorted by length, each batch
-padded to its own longest text. The ONNX predictor runs the very bucketing the
-served model step runs (``runtime.bucketing``), so its logits and the server's are
-the same computation.
+tuned on dev) from their folder, as the postprocess does (``LabelDecoder``); both
+batch texts sorted by length, each batch padded to its own longest text. The ONNX
+predictor runs the very bucketing the served model step runs (``runtime.bucketing``),
+so its logits and the server's are the same computation.
 
 With ``long_text`` set (off by default), ``probs`` and ``predict`` score a text
 longer than max_seq_length as overlapping windows and pool their probabilities
