@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import platform
 import random
 import socket
@@ -150,7 +149,8 @@ def stats_delta(after: dict[str, ModelStats], before: dict[str, ModelStats]) -> 
 
 
 def cpu_model() -> str:
-    """The CPU's marketing name from /proc/cpuinfo (platform.processor() is often empty)."""
+    """The CPU's marketing name: psutil does not report it and platform.processor()
+    is often empty on Linux, so read /proc/cpuinfo."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -162,14 +162,9 @@ def cpu_model() -> str:
 
 def machine_info(server_version: str | None = None) -> dict[str, str]:
     """What a reader needs to compare numbers: CPU, cores, memory, versions."""
-    cpu = cpu_model()
-    mem = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
-        mem = f"{kb / 2**20:.0f} GiB"
-    except (OSError, IndexError, ValueError):
-        pass
     from importlib.metadata import PackageNotFoundError, version
+
+    import psutil
 
     versions = {}
     for dist in ("onnxruntime", "tritonclient", "locust", "tokenizers", "numpy"):
@@ -180,9 +175,9 @@ def machine_info(server_version: str | None = None) -> dict[str, str]:
     if server_version:
         versions["tritonserver"] = server_version
     return {
-        "cpu": cpu,
-        "cores": str(os.cpu_count()),
-        "memory": mem,
+        "cpu": cpu_model(),
+        "cores": str(psutil.cpu_count()),
+        "memory": f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         **versions,
