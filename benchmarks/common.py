@@ -75,6 +75,33 @@ def make_batches(texts: Sequence[str], batch_size: int, count: int, seed: int = 
     return [[texts[rng.randrange(len(texts))] for _ in range(batch_size)] for _ in range(count)]
 
 
+def text_input(texts: Sequence[str | bytes], dtype: str = "BYTES"):
+    """The ensemble's [N, 1] BYTES input (tritonclient.grpc) for these texts."""
+    import numpy as np
+    import tritonclient.grpc as grpcclient
+
+    from hiercls.runtime import contract
+
+    data = np.array([[t.encode("utf-8") if isinstance(t, str) else t] for t in texts], dtype=object)
+    inp = grpcclient.InferInput(contract.TEXT_INPUT, list(data.shape), dtype)
+    inp.set_data_from_numpy(data)
+    return inp
+
+
+def shown(path: str | Path) -> Path:
+    """A path as a report prints it: relative to the repository when inside it."""
+    p = Path(path)
+    return p.relative_to(ROOT) if p.is_relative_to(ROOT) else p
+
+
+def require_repository(repository: Path, shape: str) -> Path:
+    if not (repository / "repository.json").is_file():
+        raise SystemExit(
+            f"{repository} is not a built repository: run benchmarks/make_bench_model.py --shape {shape} first"
+        )
+    return repository
+
+
 # -- Triton statistics ---------------------------------------------------------------
 
 STAT_FIELDS = ("success", "fail", "queue", "compute_input", "compute_infer", "compute_output")
@@ -143,6 +170,75 @@ def model_stats(client, names: Sequence[str]) -> dict[str, ModelStats]:
 
 def stats_delta(after: dict[str, ModelStats], before: dict[str, ModelStats]) -> dict[str, ModelStats]:
     return {k: after[k] - before[k] for k in after}
+
+
+# -- CPU accounting ------------------------------------------------------------------
+
+
+class CpuMeter:
+    """CPU seconds used by the server's process tree, by the load generator and by
+    everything else on the host over an interval: on a 2-core machine the load
+    generator and any neighbour compete with the server, and the reports say how much."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        import psutil
+
+        self.psutil = psutil
+        self.server_pid = server_pid
+
+    def _tree(self, pid: int | None) -> float:
+        if not pid:
+            return 0.0
+        try:
+            root = self.psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+        except self.psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except self.psutil.NoSuchProcess:
+                continue
+        return total
+
+    def _busy(self) -> float:
+        t = self.psutil.cpu_times()
+        return t.user + t.system + t.nice + getattr(t, "irq", 0) + getattr(t, "softirq", 0)
+
+    def start(self) -> None:
+        self.t0 = time.monotonic()
+        self.busy0 = self._busy()
+        self.server0 = self._tree(self.server_pid)
+
+    def stop(self, locust_cpu_s: float) -> dict[str, float]:
+        """CPU seconds of the interval: wall, busy (whole host), server, locust (the load generator)."""
+        return {
+            "wall": time.monotonic() - self.t0,
+            "busy": self._busy() - self.busy0,
+            "server": self._tree(self.server_pid) - self.server0 if self.server_pid else float("nan"),
+            "locust": locust_cpu_s,
+        }
+
+
+def cpu_percent(cpu_s: dict[str, float]) -> dict[str, float]:
+    """% of one core from summed CPU seconds; 'other' is the host minus ours."""
+    import psutil
+
+    wall = cpu_s["wall"] or 1.0
+    server = cpu_s["server"]
+
+    def pct(x: float) -> float:
+        return round(100 * x / wall, 1)
+
+    return {
+        "host_busy_pct": pct(cpu_s["busy"]),
+        "server_pct": pct(server),
+        "locust_pct": pct(cpu_s["locust"]),
+        "other_pct": pct(max(0.0, cpu_s["busy"] - server - cpu_s["locust"])) if server == server else float("nan"),
+        "cores": psutil.cpu_count() or 1,
+    }
 
 
 # -- reporting -----------------------------------------------------------------------
