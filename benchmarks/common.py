@@ -88,6 +88,18 @@ def text_input(texts: Sequence[str | bytes], dtype: str = "BYTES"):
     return inp
 
 
+def requested_outputs() -> list:
+    """All three outputs of the ensemble, as a client asks for them."""
+    import tritonclient.grpc as grpcclient
+
+    from hiercls.runtime import contract
+
+    return [
+        grpcclient.InferRequestedOutput(n)
+        for n in (contract.LABEL_OUTPUT, contract.CONFIDENCE_OUTPUT, contract.PATH_OUTPUT)
+    ]
+
+
 def shown(path: str | Path) -> Path:
     """A path as a report prints it: relative to the repository when inside it."""
     p = Path(path)

@@ -25,14 +25,21 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS_DIR, load_texts, machine_info, machine_line, md_table  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    RESULTS_DIR,
+    interleaved_ms_per_item,
+    load_texts,
+    machine_info,
+    machine_line,
+    md_table,
+    write_report,
+)
 
 logger = logging.getLogger("model_step")
 KEYS = {"threads": int, "workers": int, "overhead": float, "spin": int}
@@ -75,7 +82,6 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
 
     from hiercls.runtime.bucketing import row_lengths
-    from hiercls.runtime.io import atomic_write_json, atomic_write_text
     from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
 
     texts = load_texts(args.data)
@@ -93,33 +99,27 @@ def main(argv: list[str] | None = None) -> None:
         real_share[ename] = real / sum(ids.size for ids, _ in batches[ename])
         for cname, cfg in configs.items():
             runner = make_runner(export, meta["pad_token_id"], cfg)
-            runs[(ename, cname)] = runner
+            runs[f"{ename}|{cname}"] = (runner, batches[ename])
             for ids, types in batches[ename][:2]:  # warm-up
                 runner(ids, types)
-    keys = list(runs)
-    ms: dict = {k: [] for k in keys}
-    for rnd in range(args.rounds):
-        for j in range(len(keys)):
-            k = keys[(j + rnd) % len(keys)]
-            t0 = time.perf_counter()
-            for ids, types in batches[k[0]]:
-                runs[k](ids, types)
-            ms[k].append(1000 * (time.perf_counter() - t0) / (args.batches * args.batch_size))
-        logger.info("round %d/%d", rnd + 1, args.rounds)
-    base = keys[0]
-    rows = []
-    for k in keys:
-        med = float(np.median(ms[k]))
-        rows.append([k[0], k[1], med, float(np.median(ms[base])) / med])
+    ms = interleaved_ms_per_item(
+        {key: lambda r=runner, b=todo: [r(ids, types) for ids, types in b] for key, (runner, todo) in runs.items()},
+        args.rounds,
+        args.batches * args.batch_size,
+        lambda done: logger.info("round %d/%d", done, args.rounds),
+    )
+    base = float(np.median(next(iter(ms.values()))))
+    rows = [[*key.split("|", 1), float(np.median(v)), base / float(np.median(v))] for key, v in ms.items()]
     info = machine_info()
     command = "python benchmarks/model_step.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / f"{args.name}.json", {
-        "command": command, "machine": info, "configs": configs, "real_token_share": real_share,
-        "ms_per_text": {f"{a}|{b}": v for (a, b), v in ms.items()},
-    })
-    md = (
+    result = {
+        "command": command,
+        "machine": info,
+        "configs": configs,
+        "real_token_share": real_share,
+        "ms_per_text": ms,
+    }
+    md = [
         f"# {args.name}\n\n{machine_line(info)}\n\n`{command}`\n\n"
         f"Batches of {args.batch_size} random texts, {args.batches} per round, {args.rounds} rounds; "
         "median ms per text; speed-up against the first row.\n\n"
@@ -127,9 +127,8 @@ def main(argv: list[str] | None = None) -> None:
         + "\nReal tokens in the padded batches: "
         + ", ".join(f"{k} {v:.0%}" for k, v in real_share.items())
         + "\n"
-    )
-    atomic_write_text(out / f"{args.name}.md", md)
-    print(md)
+    ]
+    write_report(Path(args.out_dir) / args.name, md, result)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ from benchmarks.common import (  # noqa: E402
     md_table,
     model_stats,
     stats_delta,
+    text_input,
+    write_report,
 )
 
 logger = logging.getLogger("vs_paddlenlp")
@@ -126,7 +128,11 @@ def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[s
     for tag, bench in models.items():
         spec = ours(tag, tag, f"{tag} ours", overrides)
         theirs = paddlenlp_pattern.add_to_repository(
-            repo, bench / "checkpoint", bench / "export" / "model.onnx", spec.num_labels, spec.max_seq_length,
+            repo,
+            bench / "checkpoint",
+            bench / "export" / "model.onnx",
+            spec.num_labels,
+            spec.max_seq_length,
             prefix=f"pnlp_{_base(tag)}",
         )
         pipelines.append(Pipeline(f"{tag} PaddleNLP pattern", tag, "paddlenlp", theirs["ensemble"], theirs["model"]))
@@ -140,11 +146,7 @@ def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[s
 
 
 def request_fn(client, ensemble: str, texts: list[str]):
-    import tritonclient.grpc as grpcclient
-
-    data = np.array([[t.encode("utf-8")] for t in texts], dtype=object)
-    inp = grpcclient.InferInput("INPUT", list(data.shape), "BYTES")
-    inp.set_data_from_numpy(data)
+    inp = text_input(texts)
     return lambda: client.infer(ensemble, [inp], client_timeout=300)
 
 
@@ -204,7 +206,10 @@ def measure(server, pipelines: list[Pipeline], texts: list[str], args) -> None:
                 p.latencies[load] += lat
                 p.rows[load] = (p.rows[load][0] + d.inference_count, p.rows[load][1] + d.execution_count)
             logger.info(
-                "%s round %d/%d: %s", load, rnd + 1, args.rounds,
+                "%s round %d/%d: %s",
+                load,
+                rnd + 1,
+                args.rounds,
                 ", ".join(f"{p.label} {p.texts[load] / p.seconds[load]:.1f}/s" for p in pipelines),
             )
         for c in clients:
@@ -266,7 +271,6 @@ def plot(result: dict, loads: list[str], path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args = build_parser().parse_args(argv)
-    from hiercls.runtime.io import atomic_write_json, atomic_write_text
     from hiercls.serve import TritonServer
 
     models = {}
@@ -284,30 +288,29 @@ def main(argv: list[str] | None = None) -> None:
         measure(server, pipelines, texts, args)
     result = summary(pipelines, args.loads)
     ratio_rows = ratios(pipelines, result, args.loads, args.product)
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/vs_paddlenlp.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    atomic_write_json(out / f"{args.name}.json", {
-        "command": command, "machine": info, "ours_overrides": overrides, "result": result,
+    result_json = {
+        "command": command,
+        "machine": info,
+        "ours_overrides": overrides,
+        "result": result,
         "ratios": [dict(zip(["pair", *args.loads], r)) for r in ratio_rows],
-        "slice_s": args.slice_s, "rounds": args.rounds,
-    })
+        "slice_s": args.slice_s,
+        "rounds": args.rounds,
+    }
     header = ["pipeline", *[f"{lo} {k}" for lo in args.loads for k in ("texts/s", "p50 ms", "p95 ms", "rows/exec")]]
-    rows = [
-        [lab, *[v for lo in args.loads for v in (r[lo]["texts_per_s"], r[lo]["p50_ms"], r[lo]["p95_ms"],
-                                                  r[lo]["rows_per_execution"])]]
-        for lab, r in result.items()
-    ]
-    md = (
+    columns = ("texts_per_s", "p50_ms", "p95_ms", "rows_per_execution")
+    rows = [[lab, *[r[lo][c] for lo in args.loads for c in columns]] for lab, r in result.items()]
+    md = [
         f"# {args.name}\n\n{machine_line(info)}\n\n`{command}`\n\n"
         f"Slices of {args.slice_s:.0f} s per pipeline, {args.rounds} rounds per load, order rotating.\n\n"
         + md_table(header, rows)
         + "\n"
         + md_table(["texts/s ratio", *args.loads], [[r[0], *[f"{x:.2f}x" for x in r[1:]]] for r in ratio_rows])
-    )
-    atomic_write_text(out / f"{args.name}.md", md)
-    plot(result, args.loads, out / f"{args.name}.png")
-    print(md)
+    ]
+    out = Path(args.out_dir) / args.name
+    write_report(out, md, result_json)
+    plot(result, args.loads, out.with_suffix(".png"))
 
 
 if __name__ == "__main__":
