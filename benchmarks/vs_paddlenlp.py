@@ -7,7 +7,7 @@
 
 Each ``--model TAG=BENCH_DIR`` (a folder from make_bench_model.py or scripts/train_duee.sh,
 holding ``checkpoint/`` and ``export/``) is served twice in the same server: our
-pipeline (cpu repository from builders, defaults unless ``--ours key=value``) and the
+pipeline (cpu repository with the serving defaults; ``--variant`` adds others) and the
 PaddleNLP pattern. Two loads, as users send them:
 
 - ``batch32``: one client sending 32 texts per request, one request in flight;
@@ -72,7 +72,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", action="append", required=True, help="TAG=BENCH_DIR (checkpoint/ + export/), repeatable.")
     p.add_argument("--data", required=True, help="PaddleNLP-format file whose texts are sent (dev.txt).")
-    p.add_argument("--ours", action="append", default=[], help="RepositorySpec override for our pipelines, key=value.")
     p.add_argument(
         "--variant",
         action="append",
@@ -99,7 +98,7 @@ def parse_overrides(items: list[str]) -> dict:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep:
-            raise SystemExit(f"--ours wants key=value, got {item!r}")
+            raise SystemExit(f"--variant wants key=value items, got {item!r}")
         out[key] = json.loads(value) if value[:1] in "0123456789-[{" or value in ("true", "false") else value
     return out
 
@@ -108,7 +107,7 @@ def _base(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name)
 
 
-def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[str] = ()) -> list[Pipeline]:
+def build(models: dict[str, Path], repo: Path, variants: list[str] = ()) -> list[Pipeline]:
     import shutil
 
     from benchmarks import paddlenlp_pattern
@@ -126,7 +125,7 @@ def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[s
         shutil.rmtree(repo)
     pipelines: list[Pipeline] = []
     for tag, bench in models.items():
-        spec = ours(tag, tag, f"{tag} ours", overrides)
+        spec = ours(tag, tag, f"{tag} ours", {})
         theirs = paddlenlp_pattern.add_to_repository(
             repo,
             bench / "checkpoint",
@@ -141,7 +140,7 @@ def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[s
         if tag not in models or not vname:
             raise SystemExit(f"--variant wants TAG:NAME:key=value,... with a TAG of --model, got {v!r}")
         extra = parse_overrides([i for i in items.split(",") if i])
-        ours(tag, f"{tag}_{vname}", f"{tag} ours {vname}", {**overrides, **extra})
+        ours(tag, f"{tag}_{vname}", f"{tag} ours {vname}", extra)
     return pipelines
 
 
@@ -279,9 +278,8 @@ def main(argv: list[str] | None = None) -> None:
         if not sep or not (Path(path) / "export" / "model.onnx").is_file():
             raise SystemExit(f"--model wants TAG=BENCH_DIR with export/model.onnx inside, got {item!r}")
         models[tag] = Path(path)
-    overrides = parse_overrides(args.ours)
     work = Path(args.work_dir)
-    pipelines = build(models, overrides, work / "model_repository", args.variant)
+    pipelines = build(models, work / "model_repository", args.variant)
     texts = load_texts(args.data)
     with TritonServer(work / "model_repository", log_file=work / "tritonserver.log", startup_timeout=600) as server:
         info = machine_info()
@@ -292,7 +290,6 @@ def main(argv: list[str] | None = None) -> None:
     result_json = {
         "command": command,
         "machine": info,
-        "ours_overrides": overrides,
         "result": result,
         "ratios": [dict(zip(["pair", *args.loads], r)) for r in ratio_rows],
         "slice_s": args.slice_s,
