@@ -100,6 +100,13 @@ def requested_outputs() -> list:
     ]
 
 
+def command_line(script: str, argv: Sequence[str] | None = None) -> str:
+    """How a report names the command that made it: ``python <script as given> ARGS``."""
+    import shlex
+
+    return shlex.join(["python", str(shown(script)), *(sys.argv[1:] if argv is None else argv)])
+
+
 def shown(path: str | Path) -> Path:
     """A path as a report prints it: relative to the repository when inside it."""
     p = Path(path)

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import (  # noqa: E402
     RESULTS_DIR,
+    command_line,
     interleaved_ms_per_item,
     load_texts,
     machine_info,
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     base = float(np.median(next(iter(ms.values()))))
     rows = [[*key.split("|", 1), float(np.median(v)), base / float(np.median(v))] for key, v in ms.items()]
     info = machine_info()
-    command = "python benchmarks/model_step.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = command_line(__file__, argv)
     result = {
         "command": command,
         "machine": info,

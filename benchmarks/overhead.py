@@ -42,6 +42,7 @@ from benchmarks.common import (  # noqa: E402
     CpuMeter,
     add_quiet_flags,
     bench_paths,
+    command_line,
     cpu_percent,
     load_texts,
     machine_info,
@@ -255,7 +256,7 @@ def report(result: dict, comp: dict, context: dict, args: argparse.Namespace) ->
             f"- CPU during the timing, % of one core: tritonserver + backends {result['cpu']['server_pct']:.0f}, "
             f"this process (client + bare onnxruntime) {result['cpu']['locust_pct']:.0f}, "
             f"other processes {result['cpu']['other_pct']:.0f}\n",
-            f"- command: `python benchmarks/overhead.py {' '.join(sys.argv[1:])}`\n\n",
+            f"- command: `{command_line(__file__)}`\n\n",
             "## Overhead ratio (Triton end to end / bare onnxruntime)\n\n",
             md_table(
                 ["", "Triton end to end", "bare onnxruntime", "ratio"],

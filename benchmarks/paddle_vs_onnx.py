@@ -28,7 +28,16 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS_DIR, load_texts, machine_info, machine_line, make_batches, md_table, write_report  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    RESULTS_DIR,
+    command_line,
+    load_texts,
+    machine_info,
+    machine_line,
+    make_batches,
+    md_table,
+    write_report,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
             ],
             rows,
         ),
-        f"\nCommand: `python benchmarks/{Path(__file__).name} {' '.join(argv or sys.argv[1:])}`\n",
+        f"\nCommand: `{command_line(__file__, argv)}`\n",
     ]
     write_report(args.output, md, result)
 

@@ -46,6 +46,7 @@ from benchmarks.common import (  # noqa: E402
     ModelStats,
     add_quiet_flags,
     bench_paths,
+    command_line,
     cpu_percent,
     machine_info,
     machine_line,
@@ -531,7 +532,7 @@ def write_markdown(steps: list[Step], context: dict, args: argparse.Namespace, p
         "- latency: client-measured per request (exact, not Locust's rounded percentiles); "
         "per text = per request ÷ texts in it\n",
         slice_policy(args),
-        f"- command: `python benchmarks/run_locust.py {' '.join(sys.argv[1:])}`\n\n",
+        f"- command: `{command_line(__file__)}`\n\n",
         steps_markdown(steps, args.model_name),
     ]
     for p in plots:

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import (  # noqa: E402
     BENCH_DIR,
     RESULTS_DIR,
+    command_line,
     load_texts,
     machine_info,
     machine_line,
@@ -286,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
         measure(server, pipelines, texts, args)
     result = summary(pipelines, args.loads)
     ratio_rows = ratios(pipelines, result, args.loads, args.product)
-    command = "python benchmarks/vs_paddlenlp.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = command_line(__file__, argv)
     result_json = {
         "command": command,
         "machine": info,
