@@ -224,13 +224,10 @@ def report(result: dict, comp: dict, context: dict, args: argparse.Namespace) ->
     table.append(["**Triton end to end (client)**", e2e_ms, 100.0])
     table.append(["bare onnxruntime, same batches", ms(statistics.mean(ort)), 100 * ms(statistics.mean(ort)) / e2e_ms])
 
+    # texts per second of compute, as the server measured each step
     server_rate = {
-        "tokenizer": tok.inference_count
-        / (sum(tok.ns[f] for f in ("compute_input", "compute_infer", "compute_output")) / 1e9),
-        "model": mod.inference_count
-        / (sum(mod.ns[f] for f in ("compute_input", "compute_infer", "compute_output")) / 1e9),
-        "postprocess": post.inference_count
-        / (sum(post.ns[f] for f in ("compute_input", "compute_infer", "compute_output")) / 1e9),
+        step: stats.inference_count / (compute(stats) * stats.counts["success"] / 1e3)
+        for step, stats in (("tokenizer", tok), ("model", mod), ("postprocess", post))
     }
     comp_rows = [
         [step, comp[step], comp[step] / comp["model"], server_rate[step], server_rate[step] / server_rate["model"]]
