@@ -385,11 +385,6 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[Step], dict]:
 # -- reports ---------------------------------------------------------------------------
 
 
-def main_request(step: Step) -> str:
-    names = [n for n in step.requests if not n.startswith("bad:")]
-    return next((n for n in names if n.startswith("batch")), names[0] if names else "")
-
-
 def write_csv(steps: list[Step], path: Path) -> None:
     rows = []
     for s in steps:
