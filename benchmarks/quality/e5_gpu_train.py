@@ -166,20 +166,20 @@ def main() -> None:
             if a.max_steps and step >= a.max_steps:
                 break
         logits = dev_logits()
-        s = scores(ydv, decode(sigmoid(logits), 0.5, hierarchy, "closure"))
+        dev_scores = scores(ydv, decode(sigmoid(logits), 0.5, hierarchy, "closure"))
         hist.append(
             dict(
                 epoch=ep,
-                micro_f1=float(s.micro_f1),
-                macro_f1=float(s.macro_f1),
-                accuracy=float(s.accuracy),
+                micro_f1=float(dev_scores.micro_f1),
+                macro_f1=float(dev_scores.macro_f1),
+                accuracy=float(dev_scores.accuracy),
                 loss=float(loss),
                 seconds=round(time.time() - t0, 1),
             )
         )
         print(hist[-1], flush=True)
-        if s.micro_f1 > best:
-            best, best_logits = s.micro_f1, logits
+        if dev_scores.micro_f1 > best:
+            best, best_logits = dev_scores.micro_f1, logits
             if not a.no_weights:
                 state = {f"enc.{k}": v.detach().float().cpu().numpy() for k, v in enc.state_dict().items()}
                 state = {k: v for k, v in state.items() if "position_ids" not in k}
@@ -188,9 +188,7 @@ def main() -> None:
         if a.max_steps and step >= a.max_steps:
             break
     device_name = torch.cuda.get_device_name(0) if dev == "cuda" else "cpu"
-    (out / "history.json").write_text(
-        json.dumps({"device": device_name, "args": vars(a), "history": hist}, indent=1)
-    )
+    (out / "history.json").write_text(json.dumps({"device": device_name, "args": vars(a), "history": hist}, indent=1))
     save_shards(out, state)
     np.save(out / "dev_logits.npy", best_logits)
     print("done", best, time.time() - t0)
