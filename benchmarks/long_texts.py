@@ -26,7 +26,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import RESULTS_DIR, machine_info, machine_line, md_table, write_report  # noqa: E402
+from benchmarks.common import RESULTS_DIR, command_line, machine_info, machine_line, md_table, write_report  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
             ["set", "texts", "mean tokens", "mode", "micro F1", "macro F1", "model rows", "texts/s"],
             rows,
         ),
-        f"\nCommand: `python benchmarks/{Path(__file__).name} {' '.join(argv or sys.argv[1:])}`\n",
+        f"\nCommand: `{command_line(__file__, argv)}`\n",
     ]
     write_report(args.output, md, result)
 

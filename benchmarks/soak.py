@@ -32,18 +32,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS_DIR, SAMPLE_DATA, load_texts, machine_line  # noqa: E402
+from benchmarks.common import RESULTS_DIR, SAMPLE_DATA, load_texts, machine_line, text_input  # noqa: E402
 from hiercls import procs  # noqa: E402
 from hiercls.runtime import contract  # noqa: E402
 
 
 def _bytes(texts: list[bytes]):
-    import tritonclient.grpc as grpcclient
-
-    data = np.array([[t] for t in texts], dtype=object)
-    inp = grpcclient.InferInput(contract.TEXT_INPUT, list(data.shape), "BYTES")
-    inp.set_data_from_numpy(data)
-    return [inp]
+    return [text_input(texts)]
 
 
 def _ids(width: int, value: int, segment: int = 0):

@@ -7,7 +7,7 @@ As a library, ``TritonServer`` is a context manager that starts the server on fr
 ports, waits until every model is ready and always stops it with its stubs; tests,
 benchmarks and the demo use it.
 
-What the supervisor adds to a bare ``tritonserver`` (README, "Deployment"):
+What the supervisor adds to a bare ``tritonserver`` (deploy/README.md):
 
 - a private working folder per run (mkdtemp, 0700, checked), never a shared name;
 - HTTP and metrics on loopback whatever ``--host`` says (Triton 2.51's HTTP frontend

@@ -24,7 +24,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -245,19 +244,9 @@ def time_models(args, rows: list[dict], texts: list[str]) -> dict:
 
 
 def machine() -> dict:
-    import onnxruntime as ort
+    from benchmarks.common import machine_info
 
-    from benchmarks.common import cpu_model
-
-    cpu = cpu_model()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "onnxruntime": ort.__version__,
-        "load_average_1min_at_end": load,
-    }
+    return {**machine_info(), "load_average_1min_at_end": os.getloadavg()[0]}
 
 
 def width_label(width: str) -> str:
