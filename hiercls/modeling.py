@@ -19,6 +19,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from hiercls.runtime.artifacts import MODEL_CONFIG_FILE, VOCAB_FILE
+
 logger = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]")  # [PAD] must be id 0
@@ -79,7 +81,7 @@ def new_model(model_name: str, num_labels: int, vocab: list[str], vocab_dir: Pat
     file is written to vocab_dir, which must live until the tokenizer is saved."""
     from paddlenlp.transformers import ErnieConfig, ErnieForSequenceClassification, ErnieTokenizer
 
-    vocab_file = Path(vocab_dir) / "vocab.txt"
+    vocab_file = Path(vocab_dir) / VOCAB_FILE
     vocab_file.write_text("".join(f"{t}\n" for t in vocab), encoding="utf-8")
     tokenizer = ErnieTokenizer(vocab_file=str(vocab_file))
     cfg = shape_config(model_name)
@@ -136,8 +138,8 @@ def load_checkpoint(params_path: str | Path):
     from hiercls.encoders import checkpoint_module
 
     params_path = Path(params_path)
-    if not (params_path / "config.json").is_file():
-        raise FileNotFoundError(f"{params_path} is not a checkpoint directory (no config.json)")
+    if not (params_path / MODEL_CONFIG_FILE).is_file():
+        raise FileNotFoundError(f"{params_path} is not a checkpoint directory (no {MODEL_CONFIG_FILE})")
     encoder = checkpoint_module(params_path)
     if encoder is not None:
         return encoder.load_checkpoint(params_path)

@@ -7,7 +7,7 @@ As a library, ``TritonServer`` is a context manager that starts the server on fr
 ports, waits until every model is ready and always stops it with its stubs; tests,
 benchmarks and the demo use it.
 
-What the supervisor adds to a bare ``tritonserver`` (README, "Deployment"):
+What the supervisor adds to a bare ``tritonserver`` (deploy/README.md):
 
 - a private working folder per run (mkdtemp, 0700, checked), never a shared name;
 - HTTP and metrics on loopback whatever ``--host`` says (Triton 2.51's HTTP frontend
@@ -46,6 +46,7 @@ from pathlib import Path
 
 from hiercls import procs
 from hiercls.procs import free_port  # noqa: F401  (kept importable from here)
+from hiercls.runtime.artifacts import CONFIG_FILE, SPEC_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ class TritonServer:
 
     def start(self) -> TritonServer:
         repo = Path(self.model_repository)
-        if not (repo / "repository.json").is_file() and not any(repo.glob("*/config.pbtxt")):
+        if not (repo / SPEC_FILE).is_file() and not any(repo.glob(f"*/{CONFIG_FILE}")):
             raise ServerError(f"{repo} holds no models: run builders/build_repository.py first")
         root = pytriton_root()
         self._check_ports()

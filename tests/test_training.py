@@ -30,11 +30,11 @@ def train_sample(save_dir: Path, **overrides) -> dict:
     from hiercls.train_config import TrainConfig
     from hiercls.training import train_from_files
 
-    config = TrainConfig(
+    recipe = dict(
         save_dir=save_dir, model_name="hiercls-tiny", from_scratch=True, epochs=2, batch_size=32,
-        learning_rate=3e-3, logging_steps=100, device="cpu", tune_thresholds=False, **overrides,
+        learning_rate=3e-3, logging_steps=100, device="cpu", tune_thresholds=False,
     )  # fmt: skip
-    return train_from_files(config, dataset_files(SAMPLE))
+    return train_from_files(TrainConfig(**{**recipe, **overrides}), dataset_files(SAMPLE))
 
 
 def test_flags_map_onto_the_config_and_its_defaults():
@@ -49,6 +49,18 @@ def test_flags_map_onto_the_config_and_its_defaults():
         ["--dataset_dir", "d", "--warmup", "--warmup_steps", "7", "--keep_layers", "0,3"]
     )
     assert (cli.train_config(args).warmup_steps, cli.train_config(args).keep_layers) == (7, [0, 3])
+    args = cli.build_parser().parse_args(["--dataset_dir", "d", "--save_epoch_weights", "--average_last_epochs", "3"])
+    assert (cli.train_config(args).save_epoch_weights, cli.train_config(args).average_last_epochs) == (True, 3)
+
+
+def test_average_last_epochs_needs_saved_epoch_weights(capsys):
+    from hiercls.train_config import TrainConfig
+
+    with pytest.raises(ValueError, match="--average_last_epochs needs --save_epoch_weights"):
+        TrainConfig(average_last_epochs=3)
+    with pytest.raises(SystemExit):  # refused before any data is read
+        load_script("training/train.py").main(["--dataset_dir", "missing", "--average_last_epochs", "3"])
+    assert "--average_last_epochs needs --save_epoch_weights" in capsys.readouterr().err
 
 
 def state_weights(save_dir: Path) -> dict[str, np.ndarray]:
@@ -147,3 +159,45 @@ def test_malformed_data_line_is_reported_with_file_and_line(tmp_path):
     assert proc.returncode != 0
     assert f"{data / 'train.txt'}:5: expected 'text<TAB>label,label', found 0 TABs" in proc.stderr
     assert not (tmp_path / "ck").exists()
+
+
+def test_average_of_epoch_weights_is_their_elementwise_mean(tmp_path):
+    import paddle
+
+    from hiercls.averaging import epoch_files, mean_state
+
+    folder = tmp_path / "checkpoint.epochs"
+    folder.mkdir()
+    for epoch, value in ((1, 1.0), (2, 2.0), (3, 6.0)):
+        paddle.save({"w": paddle.full([2, 3], value), "b": paddle.full([3], -value)}, str(folder / f"epoch_{epoch}.pdparams"))
+    files = epoch_files(folder)
+    assert list(files) == [1, 2, 3]
+    mean = mean_state([files[2], files[3]])
+    assert np.allclose(mean["w"], 4.0) and np.allclose(mean["b"], -4.0)
+
+
+def test_average_last_epochs_replaces_the_checkpoint_only_when_dev_improves(tmp_path):
+    from hiercls.data import read_examples
+    from hiercls.modeling import load_checkpoint
+    from hiercls.runtime.artifacts import TRAIN_META
+    from hiercls.runtime.hierarchy import LabelHierarchy
+    from hiercls.training import encode, epoch_weights_dir, evaluate_micro_f1
+
+    save_dir = tmp_path / "ck"
+    # The hook after the loop (before tuning) averages the last 3 epochs' weights.
+    summary = train_sample(save_dir, epochs=3, save_epoch_weights=True, average_last_epochs=3)
+    assert sorted(p.name for p in epoch_weights_dir(save_dir).iterdir()) == [f"epoch_{e}.pdparams" for e in (1, 2, 3)]
+    hierarchy = LabelHierarchy.from_file(SAMPLE / "label.txt")
+    dev = read_examples(SAMPLE / "dev.txt", hierarchy)
+    model, tok = load_checkpoint(save_dir)
+    ids = encode(tok, [e.text for e in dev], 128)
+    y = hierarchy.multi_hot([e.labels for e in dev])
+    after = evaluate_micro_f1(model, ids, y, hierarchy, 32, int(tok.pad_token_id))["micro_f1"]
+    before = summary["best_dev_micro_f1"]  # the best single epoch's
+    result = summary["averaging"]
+    meta = json.loads((save_dir / TRAIN_META).read_text(encoding="utf-8"))
+    assert result["epochs"] == [1, 2, 3] and result["best_single"] == before
+    if result["kept"]:
+        assert after == result["dev_micro_f1"] > before and meta["averaged_epochs"] == [1, 2, 3]
+    else:
+        assert after == before and "averaged_epochs" not in meta

@@ -34,12 +34,14 @@ def layer_list(v: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hiercls.runtime.artifacts import DEV_FILE, LABEL_FILE, TRAIN_FILE
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data")
     data.add_argument("--dataset_dir", required=True, help="Folder with train.txt, dev.txt and label.txt.")
-    data.add_argument("--train_file", default="train.txt", help="Training file inside dataset_dir.")
-    data.add_argument("--dev_file", default="dev.txt", help="Dev file inside dataset_dir (model selection).")
-    data.add_argument("--label_file", default="label.txt", help="Label file inside dataset_dir.")
+    data.add_argument("--train_file", default=TRAIN_FILE, help="Training file inside dataset_dir.")
+    data.add_argument("--dev_file", default=DEV_FILE, help="Dev file inside dataset_dir (model selection).")
+    data.add_argument("--label_file", default=LABEL_FILE, help="Label file inside dataset_dir.")
     data.add_argument(
         "--max_seq_length", type=int, default=D.max_seq_length, help="Longest token sequence; longer texts are cut."
     )
@@ -133,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--save_epoch_weights",
         action="store_true",
         help="Also keep every epoch's weights in <save_dir>.epochs/ (for averaging the last epochs).",
+    )
+    out.add_argument(
+        "--average_last_epochs",
+        type=int,
+        default=D.average_last_epochs,
+        help="With --save_epoch_weights: average the last N epochs' weights and keep the mean if it "
+        "beats the best epoch on dev (0: off).",
     )
     out.add_argument("--resume", action="store_true", help="Continue from <save_dir>.state if an earlier run left one.")
     out.add_argument(

@@ -38,8 +38,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.common import ROOT, machine_info, md_table  # noqa: E402
-from hiercls.export import EXPORT_META, ONNX_FILE  # noqa: E402
 from hiercls.runtime import contract  # noqa: E402
+from hiercls.runtime.artifacts import EXPORT_META, ONNX_FILE, TRAIN_META  # noqa: E402
 from hiercls.runtime.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 logger = logging.getLogger("gpu_bench")
@@ -47,7 +47,7 @@ logger = logging.getLogger("gpu_bench")
 DEFAULT_OUTPUT = ROOT / "build" / "gpu_bench"
 PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
 PRECISIONS = ("fp32", "fp16")
-META_FILES = (EXPORT_META, "train_meta.json")
+META_FILES = (EXPORT_META, TRAIN_META)
 
 # The seed's figures (PaddleNLP applications/text_classification/hierarchical, Tesla
 # V100, batch 32): ms per text. Keys: (model_name, width_mult).

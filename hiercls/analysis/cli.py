@@ -13,6 +13,7 @@ import sys
 
 from hiercls.analysis.experiments import EVAL_THRESHOLDS
 from hiercls.cli_args import DEVICES
+from hiercls.runtime.artifacts import DEV_FILE, LABEL_FILE, TRAIN_FILE
 from hiercls.train_config import TrainConfig
 
 
@@ -20,10 +21,10 @@ def add_data_args(p: argparse.ArgumentParser, train: bool = True, dev: bool = Tr
     g = p.add_argument_group("data")
     g.add_argument("--dataset_dir", required=True, help="Folder with train.txt, dev.txt, label.txt (PaddleNLP layout).")
     if train:
-        g.add_argument("--train_file", default="train.txt", help="Training file inside dataset_dir.")
+        g.add_argument("--train_file", default=TRAIN_FILE, help="Training file inside dataset_dir.")
     if dev:
-        g.add_argument("--dev_file", default="dev.txt", help="Dev file inside dataset_dir.")
-    g.add_argument("--label_file", default="label.txt", help="Label file inside dataset_dir.")
+        g.add_argument("--dev_file", default=DEV_FILE, help="Dev file inside dataset_dir.")
+    g.add_argument("--label_file", default=LABEL_FILE, help="Label file inside dataset_dir.")
     return g
 
 
@@ -54,7 +55,12 @@ def add_train_args(
     g.add_argument("--train_batch_size", type=int, default=16, help="Texts per training step.")
     g.add_argument("--learning_rate", type=float, default=3e-3, help="Peak learning rate of AdamW.")
     g.add_argument("--warmup_steps", type=int, default=20, help="Linear warm-up steps (0: none).")
-    g.add_argument("--train_max_seq_length", type=int, default=128, help="Longest token sequence in training.")
+    g.add_argument(
+        "--train_max_seq_length",
+        type=int,
+        default=TrainConfig.max_seq_length,
+        help="Longest token sequence in training.",
+    )
     if device:
         g.add_argument("--device", default=None, choices=DEVICES, help="Paddle device (default: gpu if available).")
     g.add_argument(

@@ -26,10 +26,12 @@ import numpy as np
 
 from hiercls.analysis import augment, dirty, sparse
 from hiercls.analysis.features import CheckpointModel
-from hiercls.analysis.records import LabelDecoder, format_line
+from hiercls.analysis.records import format_line
 from hiercls.analysis.report import bar_plot, line_plot, markdown_table, write_markdown
 from hiercls.data import DatasetFiles, Example, dataset_files, read_examples
 from hiercls.metrics import class_report, scores
+from hiercls.runtime.artifacts import DEV_FILE, LABEL_FILE, TRAIN_FILE
+from hiercls.runtime.decoding import LabelDecoder
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json
 from hiercls.runtime.thresholds import default_thresholds
@@ -49,7 +51,7 @@ class Dataset:
 
 
 def load_dataset(
-    dataset_dir: str | Path, train_file: str = "train.txt", dev_file: str = "dev.txt", label_file: str = "label.txt"
+    dataset_dir: str | Path, train_file: str = TRAIN_FILE, dev_file: str = DEV_FILE, label_file: str = LABEL_FILE
 ) -> Dataset:
     files = dataset_files(dataset_dir, train_file, dev_file, label_file)
     h = LabelHierarchy.from_file(files.label)
@@ -149,7 +151,7 @@ class Runner:
     def evaluate(self, checkpoint: Path, examples: list[Example]) -> Evaluation:
         model = self.model(checkpoint)
         probs = model.encode([e.text for e in examples], "dev texts").probs
-        return Evaluation(probs, model.decoding.pred(probs), model.tuned_decoding.pred(probs))
+        return Evaluation(probs, model.decoding.decode(probs), model.tuned_decoding.decode(probs))
 
 
 def _y(examples: list[Example], h: LabelHierarchy) -> np.ndarray:
@@ -226,7 +228,7 @@ def sparse_experiment(
     y = _y(ds.dev, h)
     mask = np.zeros(len(ds.dev), dtype=bool)
     mask[res.sparse] = True
-    base_pred = model.decoding.pred(res.dev_probs)
+    base_pred = model.decoding.decode(res.dev_probs)
     arms = {"base": base_pred}
     for name, extra in (("base+sparse-selected", selected), ("base+random", random_pick)):
         arms[name] = runner.evaluate(runner.train(name.replace("+", "_"), base + extra), ds.dev).pred

@@ -35,10 +35,8 @@ graph + ONNX + everything the repository builder needs).
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +44,10 @@ import numpy as np
 from hiercls.batching import pad_batch
 from hiercls.compression import pruning
 from hiercls.data import Example
+from hiercls.runtime.artifacts import LABEL_FILE, THRESHOLDS_FILE, read_train_meta
+from hiercls.runtime.decoding import LabelDecoder
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, atomic_write_text
-from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
 from hiercls.train_config import PruneConfig
 from hiercls.train_loop import EpochLoop, build_optimizer, seed_everything
 
@@ -133,25 +132,15 @@ def sub_model(config: dict, shape: pruning.PrunedShape, state: dict):
     return model
 
 
-@dataclass(frozen=True)
-class Decoding:
-    """How the checkpoint turns logits into labels: the server's thresholds and decoder."""
-
-    hierarchy: LabelHierarchy
-    thresholds: np.ndarray
-    decoder: str
-    pad_id: int
-
-
-def evaluate(model, ids, y_true: np.ndarray, how: Decoding, batch_size: int) -> dict:
+def evaluate(model, ids, y_true: np.ndarray, decoding: LabelDecoder, pad_id: int, batch_size: int) -> dict:
+    """Dev scores with the checkpoint's thresholds and decoder, as the server decodes."""
     from hiercls.metrics import scores
-    from hiercls.runtime.decoding import decode, sigmoid
     from hiercls.training import paddle_logits
 
-    logits = paddle_logits(model, ids, batch_size, how.pad_id)
+    logits = paddle_logits(model, ids, batch_size, pad_id)
     if not np.isfinite(logits).all():
         return {"micro_f1": float("nan"), "macro_f1": float("nan")}
-    return scores(y_true, decode(sigmoid(logits), how.thresholds, how.hierarchy, how.decoder)).as_dict()
+    return scores(y_true, decoding.decode_logits(logits)[1]).as_dict()
 
 
 def prune_from_files(config: PruneConfig, dataset_dir: str | Path) -> dict:
@@ -160,9 +149,9 @@ def prune_from_files(config: PruneConfig, dataset_dir: str | Path) -> dict:
 
     files = dataset_files(dataset_dir)
     hierarchy = LabelHierarchy.from_file(files.label)
-    if hierarchy.labels != LabelHierarchy.from_file(config.params_dir / "label.txt").labels:
+    if hierarchy.labels != LabelHierarchy.from_file(config.params_dir / LABEL_FILE).labels:
         raise ValueError(
-            f"{files.label} does not match the teacher's label.txt in {config.params_dir}: "
+            f"{files.label} does not match the teacher's {LABEL_FILE} in {config.params_dir}: "
             "prune with the data set the teacher was trained on"
         )
     return prune(config, read_examples(files.train, hierarchy), read_examples(files.dev, hierarchy))
@@ -177,20 +166,21 @@ def prune(config: PruneConfig, train_ex: list[Example], dev_ex: list[Example]) -
 
     paddle.set_device(config.device or default_device())
     seed_everything(config.seed)
-    teacher, tokenizer, how = load_teacher(config.params_dir)
+    teacher, tokenizer, decoding = load_teacher(config.params_dir)
+    pad_id = int(tokenizer.pad_token_id)
     widths = sorted(set(config.width_mult), reverse=True)
     shapes = {w: pruning.shape_of(teacher, w) for w in widths}  # fails early on a width that splits a head
 
     def encoded(examples: list[Example]):
         ids = encode(tokenizer, [e.text for e in examples], config.max_seq_length)
-        return ids, how.hierarchy.multi_hot([e.labels for e in examples]).astype(np.float32)
+        return ids, decoding.hierarchy.multi_hot([e.labels for e in examples]).astype(np.float32)
 
     train_ids, y_train = encoded(train_ex)
     dev_ids, y_dev = encoded(dev_ex)
-    teacher_dev = evaluate(teacher, dev_ids, y_dev, how, config.eval_batch_size)
+    teacher_dev = evaluate(teacher, dev_ids, y_dev, decoding, pad_id, config.eval_batch_size)
     logger.info("teacher dev micro F1 %.4f macro F1 %.4f", teacher_dev["micro_f1"], teacher_dev["macro_f1"])
 
-    loop = WidthLoop(config, teacher, shapes, how, (train_ids, y_train), (dev_ids, y_dev))
+    loop = WidthLoop(config, teacher, shapes, decoding, pad_id, (train_ids, y_train), (dev_ids, y_dev))
     loop.reorder_by_importance()
     loop.evaluate_widths(0)  # the pruned teacher before any training: what distillation improves on
     seconds = loop.run()
@@ -207,7 +197,7 @@ def prune(config: PruneConfig, train_ex: list[Example], dev_ex: list[Example]) -
 
 
 def load_teacher(params_dir: Path):
-    """(teacher model, tokenizer, Decoding) of a fine-tuned full-width ERNIE checkpoint."""
+    """(teacher model, tokenizer, its LabelDecoder) of a fine-tuned full-width ERNIE checkpoint."""
     from hiercls.modeling import load_checkpoint
 
     if pruning.is_checkpoint(params_dir):
@@ -217,14 +207,7 @@ def load_teacher(params_dir: Path):
         raise ValueError(
             f"{params_dir} holds a {type(teacher).__name__}; DynaBERT pruning here supports ERNIE checkpoints"
         )
-    hierarchy = LabelHierarchy.from_file(params_dir / "label.txt")
-    how = Decoding(
-        hierarchy,
-        load_thresholds(params_dir / THRESHOLDS_FILE, hierarchy),
-        load_decoder(params_dir / THRESHOLDS_FILE),
-        int(tokenizer.pad_token_id),
-    )
-    return teacher, tokenizer, how
+    return teacher, tokenizer, LabelDecoder.from_folder(params_dir)
 
 
 class WidthLoop(EpochLoop):
@@ -232,10 +215,12 @@ class WidthLoop(EpochLoop):
     ``save_steps`` and at each epoch's end every width is evaluated as the real pruned
     model and its best step kept."""
 
-    def __init__(self, config: PruneConfig, teacher, shapes: dict, how: Decoding, train, dev) -> None:
+    def __init__(
+        self, config: PruneConfig, teacher, shapes: dict, decoding: LabelDecoder, pad_id: int, train, dev
+    ) -> None:
         import paddle
 
-        self.config, self.shapes, self.how = config, shapes, how
+        self.config, self.shapes, self.decoding, self.pad_id = config, shapes, decoding, pad_id
         self.widths = list(shapes)
         self.model_config = teacher.config.to_dict()
         self.num_layers = teacher.base_model.config["num_hidden_layers"]
@@ -257,7 +242,7 @@ class WidthLoop(EpochLoop):
     def batch(self, idx):
         import paddle
 
-        x = paddle.to_tensor(pad_batch([self.train_ids[i] for i in idx], self.how.pad_id))
+        x = paddle.to_tensor(pad_batch([self.train_ids[i] for i in idx], self.pad_id))
         return x, paddle.zeros_like(x), paddle.to_tensor(self.y_train[idx])
 
     def reorder_by_importance(self) -> None:
@@ -280,7 +265,7 @@ class WidthLoop(EpochLoop):
         row = {"step": step}
         for w in self.widths:
             model = sub_model(self.model_config, self.shapes[w], state)
-            dev = evaluate(model, self.dev_ids, self.y_dev, self.how, self.config.eval_batch_size)
+            dev = evaluate(model, self.dev_ids, self.y_dev, self.decoding, self.pad_id, self.config.eval_batch_size)
             row[pruning.width_dir_name(w)] = dev
             logger.info("step %d width %.4g dev micro F1 %.4f macro F1 %.4f", step, w, dev["micro_f1"], dev["macro_f1"])
             # NaN compares False: a diverged width never replaces a good step.
@@ -326,8 +311,7 @@ def _write_width(config: PruneConfig, loop: WidthLoop, tokenizer, w: float, teac
     from hiercls.training import sample_texts, save_checkpoint
 
     params_dir, output_dir = config.params_dir, config.output_dir
-    teacher_meta_file = params_dir / "train_meta.json"
-    teacher_meta = json.loads(teacher_meta_file.read_text(encoding="utf-8")) if teacher_meta_file.is_file() else {}
+    teacher_meta = read_train_meta(params_dir)
     name = pruning.width_dir_name(w)
     ckpt = output_dir / CHECKPOINTS_DIR / name
     model = pruning.build_pruned_model(loop.model_config, loop.shapes[w])
@@ -345,7 +329,7 @@ def _write_width(config: PruneConfig, loop: WidthLoop, tokenizer, w: float, teac
         # Real inputs of varied length for the export's Paddle-vs-ONNX check.
         "sample_texts": teacher_meta.get("sample_texts") or sample_texts(dev_texts),
     }
-    save_checkpoint(ckpt, model, tokenizer, loop.how.hierarchy, meta)
+    save_checkpoint(ckpt, model, tokenizer, loop.decoding.hierarchy, meta)
     if (params_dir / THRESHOLDS_FILE).is_file():
         # The teacher's (possibly tuned) thresholds and decoder, not save_checkpoint's
         # defaults: they are what the pruned model was selected with.

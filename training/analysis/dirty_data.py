@@ -91,8 +91,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def find(args: argparse.Namespace) -> None:
     from hiercls.analysis.dirty import find_dirty, score_dirty, write_dirty_outputs
-    from hiercls.analysis.features import CheckpointModel, check_same_labels, read_train_meta
+    from hiercls.analysis.features import CheckpointModel, check_same_labels
     from hiercls.data import dataset_files, read_examples
+    from hiercls.runtime.artifacts import read_train_meta, train_max_seq_length
     from hiercls.runtime.hierarchy import LabelHierarchy
 
     files = dataset_files(args.dataset_dir, args.train_file, args.dev_file, args.label_file)
@@ -106,8 +107,7 @@ def find(args: argparse.Namespace) -> None:
         if args.model_name is None:
             args.model_name = meta.get("model_name", "hiercls-tiny")
             args.from_scratch = args.from_scratch or bool(meta.get("from_scratch", False))
-        if args.train_max_seq_length is None:
-            args.train_max_seq_length = meta.get("max_seq_length", 128)
+        args.train_max_seq_length = train_max_seq_length(meta, args.train_max_seq_length)
         ds = load_dataset(args.dataset_dir, args.train_file, args.dev_file, args.label_file)
         runner = Runner(train_config(args), ds, Path(args.work_dir), args.batch_size, args.eval_thresholds)
         result = score_dirty("cv", train, model.hierarchy, out_of_fold_probs(runner, train, args.folds, args.seed))

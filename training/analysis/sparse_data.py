@@ -43,12 +43,14 @@ def add_sparse_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hiercls.runtime.artifacts import DATA_FILE
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
     find = sub.add_parser("find", help="Rank dev by support and choose texts to label.")
     data = add_data_args(find)
-    data.add_argument("--unlabeled_file", default="data.txt", help="Unlabelled texts inside dataset_dir.")
+    data.add_argument("--unlabeled_file", default=DATA_FILE, help="Unlabelled texts inside dataset_dir.")
     add_checkpoint_args(find).add_argument(
         "--pooling", default="pooled", choices=["pooled", "mean"], help="Feature: pooled output or mean of last layer."
     )

@@ -1,0 +1,203 @@
+"""Quality on the held-out test split against CPU cost, for every exported model.
+
+    .venv/bin/python -m benchmarks.quality.frontier --dataset_dir build/duee_split \
+        --model "e5-6l=build/duee_e5_6l/export" --model "e5-6l-int8=build/duee_e5_6l/export_int8" \
+        --recipe "e5-6l=scripts/train_duee.sh" --output benchmarks/quality/frontier
+
+dataset_dir is a split made by training/split_data.py: test.txt never chose
+anything (dev picked the epoch, thresholds and decoder), so its numbers are what
+users get. Each model is scored on dev and test with its thresholds.json and with
+0.5 everywhere (same decoder): the difference on test is the thresholds' real gain.
+CPU cost: onnxruntime on this machine's cores, batches of 32 random test texts,
+models interleaved round by round (a shared host's load falls on all alike);
+the median of the rounds. Writes <output>.md, .json and .png (F1 against ms/text).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import interleaved_ms_per_item, machine_line, md_table, onnx_batches_runner, write_report
+
+logger = logging.getLogger("frontier")
+
+
+def pairs(specs: list[str], what: str, ap: argparse.ArgumentParser) -> dict[str, str]:
+    out = {}
+    for spec in specs or []:
+        name, sep, value = spec.partition("=")
+        if not sep or not name:
+            ap.error(f"{what} wants NAME=VALUE, got {spec!r}")
+        out[name] = value
+    return out
+
+
+def quality(predictor, examples, hierarchy) -> dict:
+    from hiercls.metrics import report
+
+    y = hierarchy.multi_hot([e.labels for e in examples]).astype(bool)
+    probs = predictor.probs([e.text for e in examples])
+    out = {}
+    for name, thresholds in (("tuned", predictor.thresholds), ("0.5", 0.5)):
+        pred = predictor.decode(probs, thresholds=thresholds)
+        rep = report(y, pred, hierarchy)
+        out[name] = {
+            **rep["overall"],
+            "levels": {k: v["micro_f1"] for k, v in rep["levels"].items()},
+            "violation_rate": rep["violation_rate"],
+        }
+    return out
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for key, marker in (("micro_f1", "o"), ("macro_f1", "s")):
+        xs = [r["ms_per_text"] for r in rows]
+        ys = [100 * r["test"]["tuned"][key] for r in rows]
+        ax.scatter(xs, ys, marker=marker, label=f"test {key.replace('_', ' ')}")
+        for r, x, y in zip(rows, xs, ys):
+            ax.annotate(r["name"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("CPU ms per text (batch 32, onnxruntime)")
+    ax.set_ylabel("F1 on the held-out test split (%)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=120)
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    ap = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog, width=100),
+    )
+    ap.add_argument("--dataset_dir", required=True, help="Split folder with dev.txt, test.txt and label.txt.")
+    ap.add_argument(
+        "--model", action="append", required=True, help="NAME=EXPORT_DIR, repeatable; the first is the 1.0x reference."
+    )
+    ap.add_argument("--recipe", action="append", help="NAME=how it was made, shown in the table.")
+    ap.add_argument("--batch_size", type=int, default=32, help="Texts per timed call.")
+    ap.add_argument("--batches", type=int, default=8, help="Timed batches per round.")
+    ap.add_argument("--rounds", type=int, default=7, help="Interleaved timing rounds.")
+    ap.add_argument("--threads", type=int, default=0, help="onnxruntime threads per timed call (0: all cores).")
+    ap.add_argument("--output", default="build/quality/frontier", help="Report path without suffix.")
+    args = ap.parse_args(argv)
+    models = pairs(args.model, "--model", ap)
+    recipes = pairs(args.recipe, "--recipe", ap)
+
+    from hiercls.data import read_examples
+    from hiercls.predictor import OnnxPredictor
+    from hiercls.runtime.artifacts import DEV_FILE, LABEL_FILE, ONNX_FILE, TEST_FILE
+    from hiercls.runtime.hierarchy import LabelHierarchy
+
+    data = Path(args.dataset_dir)
+    if not (data / TEST_FILE).is_file():
+        ap.error(f"{data}/{TEST_FILE} not found: make the split with training/split_data.py")
+    hierarchy = LabelHierarchy.from_file(data / LABEL_FILE)
+    dev = read_examples(data / DEV_FILE, hierarchy)
+    test = read_examples(data / TEST_FILE, hierarchy)
+    picks = np.random.default_rng(0).choice(len(test), size=args.batch_size * args.batches, replace=False)
+    rows, runs = [], {}
+    for name, folder in models.items():
+        predictor = OnnxPredictor(folder, threads=args.threads, workers=1)
+        if predictor.hierarchy.labels != hierarchy.labels:
+            ap.error(f"{folder}: its label.txt differs from {data}/label.txt")
+        logger.info("%s: scoring dev (%d) and test (%d)", name, len(dev), len(test))
+        rows.append(
+            {
+                "name": name,
+                "export": folder,
+                "recipe": recipes.get(name, ""),
+                "dev": quality(predictor, dev, hierarchy),
+                "test": quality(predictor, test, hierarchy),
+                "onnx_mb": round((Path(folder) / ONNX_FILE).stat().st_size / 2**20, 1),
+            }
+        )
+        batches = [
+            predictor.encoder.encode([test[i].text for i in picks[b * args.batch_size : (b + 1) * args.batch_size]])
+            for b in range(args.batches)
+        ]
+        runs[name] = onnx_batches_runner(predictor.session, batches)
+        runs[name]()  # warm-up
+    timings = interleaved_ms_per_item(
+        runs, args.rounds, args.batch_size * args.batches, lambda r: logger.info("timing round %d/%d", r, args.rounds)
+    )
+    ref = statistics.median(timings[rows[0]["name"]])
+    for r in rows:
+        r["ms_per_text"] = round(statistics.median(timings[r["name"]]), 3)
+        r["cost_vs_reference"] = round(r["ms_per_text"] / ref, 3)
+        r["ms_per_text_rounds"] = [round(x, 3) for x in timings[r["name"]]]
+
+    def pct(x: float) -> str:
+        return f"{100 * x:.2f}"
+
+    table = md_table(
+        [
+            "model",
+            "test micro F1",
+            "test macro F1",
+            "test exact",
+            "test L1 / L2 micro",
+            "test violations",
+            "test micro / macro at 0.5",
+            "dev micro / macro",
+            "CPU ms/text",
+            "cost",
+            "model.onnx MB",
+            "recipe",
+        ],
+        [
+            [
+                r["name"],
+                pct(r["test"]["tuned"]["micro_f1"]),
+                pct(r["test"]["tuned"]["macro_f1"]),
+                pct(r["test"]["tuned"]["accuracy"]),
+                " / ".join(pct(v) for v in r["test"]["tuned"]["levels"].values()),
+                f"{100 * r['test']['tuned']['violation_rate']:.1f}%",
+                f"{pct(r['test']['0.5']['micro_f1'])} / {pct(r['test']['0.5']['macro_f1'])}",
+                f"{pct(r['dev']['tuned']['micro_f1'])} / {pct(r['dev']['tuned']['macro_f1'])}",
+                f"{r['ms_per_text']:.2f}",
+                f"{r['cost_vs_reference']:.2f}x",
+                r["onnx_mb"],
+                r["recipe"],
+            ]
+            for r in rows
+        ],
+    )
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plot(rows, out.with_suffix(".png"))
+    md = [
+        f"# Quality (held-out test split, {len(test)} texts; dev {len(dev)}) against CPU cost",
+        "",
+        f"Machine: {machine_line()}. Command: `python -m benchmarks.quality.frontier "
+        + " ".join(f"--model {n}={f}" for n, f in models.items())
+        + "`",
+        "",
+        f"![frontier]({out.with_suffix('.png').name})",
+        "",
+        table,
+        "",
+        f"Thresholds as in each model's thresholds.json (chosen out of fold on dev); '0.5' uses 0.5 for every "
+        f"label with the same decoder. Cost: median of {args.rounds} interleaved rounds of {args.batches} batches "
+        f"of {args.batch_size} test texts, relative to {rows[0]['name']}.",
+        "",
+    ]
+    write_report(out, md, {"machine": machine_line(), "dataset_dir": str(data), "models": rows})
+
+
+if __name__ == "__main__":
+    main()
