@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import platform
 import random
 import socket
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -71,6 +71,56 @@ def make_batches(texts: Sequence[str], batch_size: int, count: int, seed: int = 
     from the file: what a stream of independent clients would send."""
     rng = random.Random(seed)
     return [[texts[rng.randrange(len(texts))] for _ in range(batch_size)] for _ in range(count)]
+
+
+def text_input(texts: Sequence[str | bytes], dtype: str = "BYTES"):
+    """The ensemble's [N, 1] BYTES input (tritonclient.grpc) for these texts."""
+    import numpy as np
+    import tritonclient.grpc as grpcclient
+
+    from hiercls.runtime import contract
+
+    data = np.array([[t.encode("utf-8") if isinstance(t, str) else t] for t in texts], dtype=object)
+    inp = grpcclient.InferInput(contract.TEXT_INPUT, list(data.shape), dtype)
+    inp.set_data_from_numpy(data)
+    return inp
+
+
+def requested_outputs() -> list:
+    """All three outputs of the ensemble, as a client asks for them."""
+    import tritonclient.grpc as grpcclient
+
+    from hiercls.runtime import contract
+
+    return [
+        grpcclient.InferRequestedOutput(n)
+        for n in (contract.LABEL_OUTPUT, contract.CONFIDENCE_OUTPUT, contract.PATH_OUTPUT)
+    ]
+
+
+def command_line(script: str, argv: Sequence[str] | None = None) -> str:
+    """How a report names the command that made it: ``python -m benchmarks.<name> ARGS``
+    (benchmarks run as modules from the repository root)."""
+    import shlex
+
+    module = ".".join(Path(script).resolve().relative_to(ROOT).with_suffix("").parts)
+    return shlex.join(["python", "-m", module, *(sys.argv[1:] if argv is None else argv)])
+
+
+def shown(path: str | Path) -> Path:
+    """A path as a report prints it: relative to the repository when inside it."""
+    p = Path(path)
+    return p.relative_to(ROOT) if p.is_relative_to(ROOT) else p
+
+
+def require_repository(repository: Path, shape: str) -> Path:
+    from hiercls.runtime.artifacts import SPEC_FILE
+
+    if not (repository / SPEC_FILE).is_file():
+        raise SystemExit(
+            f"{repository} is not a built repository: run benchmarks/make_bench_model.py --shape {shape} first"
+        )
+    return repository
 
 
 # -- Triton statistics ---------------------------------------------------------------
@@ -143,11 +193,81 @@ def stats_delta(after: dict[str, ModelStats], before: dict[str, ModelStats]) -> 
     return {k: after[k] - before[k] for k in after}
 
 
+# -- CPU accounting ------------------------------------------------------------------
+
+
+class CpuMeter:
+    """CPU seconds used by the server's process tree, by the load generator and by
+    everything else on the host over an interval: on a 2-core machine the load
+    generator and any neighbour compete with the server, and the reports say how much."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        import psutil
+
+        self.psutil = psutil
+        self.server_pid = server_pid
+
+    def _tree(self, pid: int | None) -> float:
+        if not pid:
+            return 0.0
+        try:
+            root = self.psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+        except self.psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except self.psutil.NoSuchProcess:
+                continue
+        return total
+
+    def _busy(self) -> float:
+        t = self.psutil.cpu_times()
+        return t.user + t.system + t.nice + getattr(t, "irq", 0) + getattr(t, "softirq", 0)
+
+    def start(self) -> None:
+        self.t0 = time.monotonic()
+        self.busy0 = self._busy()
+        self.server0 = self._tree(self.server_pid)
+
+    def stop(self, locust_cpu_s: float) -> dict[str, float]:
+        """CPU seconds of the interval: wall, busy (whole host), server, locust (the load generator)."""
+        return {
+            "wall": time.monotonic() - self.t0,
+            "busy": self._busy() - self.busy0,
+            "server": self._tree(self.server_pid) - self.server0 if self.server_pid else float("nan"),
+            "locust": locust_cpu_s,
+        }
+
+
+def cpu_percent(cpu_s: dict[str, float]) -> dict[str, float]:
+    """% of one core from summed CPU seconds; 'other' is the host minus ours."""
+    import psutil
+
+    wall = cpu_s["wall"] or 1.0
+    server = cpu_s["server"]
+
+    def pct(x: float) -> float:
+        return round(100 * x / wall, 1)
+
+    return {
+        "host_busy_pct": pct(cpu_s["busy"]),
+        "server_pct": pct(server),
+        "locust_pct": pct(cpu_s["locust"]),
+        "other_pct": pct(max(0.0, cpu_s["busy"] - server - cpu_s["locust"])) if server == server else float("nan"),
+        "cores": psutil.cpu_count() or 1,
+    }
+
+
 # -- reporting -----------------------------------------------------------------------
 
 
 def cpu_model() -> str:
-    """The CPU's marketing name from /proc/cpuinfo (platform.processor() is often empty)."""
+    """The CPU's marketing name: psutil does not report it and platform.processor()
+    is often empty on Linux, so read /proc/cpuinfo."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -159,14 +279,9 @@ def cpu_model() -> str:
 
 def machine_info(server_version: str | None = None) -> dict[str, str]:
     """What a reader needs to compare numbers: CPU, cores, memory, versions."""
-    cpu = cpu_model()
-    mem = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
-        mem = f"{kb / 2**20:.0f} GiB"
-    except (OSError, IndexError, ValueError):
-        pass
     from importlib.metadata import PackageNotFoundError, version
+
+    import psutil
 
     versions = {}
     for dist in ("onnxruntime", "tritonclient", "locust", "tokenizers", "numpy"):
@@ -177,9 +292,9 @@ def machine_info(server_version: str | None = None) -> dict[str, str]:
     if server_version:
         versions["tritonserver"] = server_version
     return {
-        "cpu": cpu,
-        "cores": str(os.cpu_count()),
-        "memory": mem,
+        "cpu": cpu_model(),
+        "cores": str(psutil.cpu_count()),
+        "memory": f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         **versions,

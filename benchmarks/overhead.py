@@ -26,7 +26,6 @@ import argparse
 import json
 import logging
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -36,10 +35,12 @@ from benchmarks.common import (
     BENCH_DIR,
     DEFAULT_SHAPE,
     RESULTS_DIR,
-    ROOT,
     SAMPLE_DATA,
+    CpuMeter,
     add_quiet_flags,
     bench_paths,
+    command_line,
+    cpu_percent,
     load_texts,
     machine_info,
     machine_line,
@@ -47,7 +48,11 @@ from benchmarks.common import (
     md_table,
     model_stats,
     read_json,
+    requested_outputs,
+    require_repository,
+    shown,
     stats_delta,
+    text_input,
     wait_for_quiet,
 )
 
@@ -77,16 +82,16 @@ class Offline:
 
     def __init__(self, repository: Path) -> None:
         from hiercls.repository.triton_config import RepositorySpec
-        from hiercls.runtime.hierarchy import LabelHierarchy
+        from hiercls.runtime.artifacts import ONNX_FILE, SPEC_FILE, TOKENIZER_FILE, version_dir
+        from hiercls.runtime.decoding import LabelDecoder
         from hiercls.runtime.onnx_runner import BucketedOnnxRunner
-        from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_thresholds
-        from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
+        from hiercls.runtime.tokenization import TextEncoder
 
-        spec = RepositorySpec.from_dict(read_json(repository / "repository.json")["spec"])
+        spec = RepositorySpec.from_dict(read_json(repository / SPEC_FILE)["spec"])
         names = spec.names
         self.spec = spec
         self.encoder = TextEncoder(
-            repository / names.tokenizer / "1" / TOKENIZER_FILE,
+            version_dir(repository, names.tokenizer) / TOKENIZER_FILE,
             spec.max_seq_length,
             spec.pad_token_id,
             spec.pad_to_multiple_of,
@@ -94,15 +99,14 @@ class Offline:
         )
         # What hiercls/serving/backends/onnx_model.py builds from the same spec.
         self.runner = BucketedOnnxRunner(
-            repository / names.model / "1" / "model.onnx",
+            version_dir(repository, names.model) / ONNX_FILE,
             spec.pad_token_id,
             spec.intra_op_num_threads,
             spec.model_workers,
             spec.bucket_call_overhead_tokens,
         )
-        post = repository / names.postprocess / "1"
-        self.hierarchy = LabelHierarchy.from_file(post / "label.txt")
-        self.thresholds = load_thresholds(post / THRESHOLDS_FILE, self.hierarchy)
+        # As the postprocess loads it: its folder's labels and thresholds, the spec's decoder.
+        self.decoding = LabelDecoder.from_folder(version_dir(repository, names.postprocess), spec.decoder)
 
     def tokenize(self, texts: list[str]):
         return self.encoder.encode(texts)
@@ -112,26 +116,14 @@ class Offline:
         return self.runner(ids, types)
 
     def postprocess(self, logits: np.ndarray):
-        from hiercls.runtime.decoding import decode, sigmoid
         from hiercls.serving.backends.postprocess import pack_predictions
 
-        probs = sigmoid(logits)
-        pred = decode(probs, self.thresholds, self.hierarchy, self.spec.decoder)
-        return pack_predictions(probs, pred, self.hierarchy)
+        probs, pred = self.decoding.decode_logits(logits)
+        return pack_predictions(probs, pred, self.decoding.hierarchy)
 
 
 def triton_request(client, model_name: str, texts: list[str]):
-    import tritonclient.grpc as grpcclient
-
-    from hiercls.runtime import contract
-
-    data = np.array([[t.encode("utf-8")] for t in texts], dtype=object)
-    inp = grpcclient.InferInput(contract.TEXT_INPUT, list(data.shape), "BYTES")
-    inp.set_data_from_numpy(data)
-    outputs = [
-        grpcclient.InferRequestedOutput(n)
-        for n in (contract.LABEL_OUTPUT, contract.CONFIDENCE_OUTPUT, contract.PATH_OUTPUT)
-    ]
+    inp, outputs = text_input(texts), requested_outputs()
     return lambda: client.infer(model_name, [inp], outputs=outputs, client_timeout=120)
 
 
@@ -226,13 +218,10 @@ def report(result: dict, comp: dict, context: dict, args: argparse.Namespace) ->
     table.append(["**Triton end to end (client)**", e2e_ms, 100.0])
     table.append(["bare onnxruntime, same batches", ms(statistics.mean(ort)), 100 * ms(statistics.mean(ort)) / e2e_ms])
 
+    # texts per second of compute, as the server measured each step
     server_rate = {
-        "tokenizer": tok.inference_count
-        / (sum(tok.ns[f] for f in ("compute_input", "compute_infer", "compute_output")) / 1e9),
-        "model": mod.inference_count
-        / (sum(mod.ns[f] for f in ("compute_input", "compute_infer", "compute_output")) / 1e9),
-        "postprocess": post.inference_count
-        / (sum(post.ns[f] for f in ("compute_input", "compute_infer", "compute_output")) / 1e9),
+        step: stats.inference_count / (compute(stats) * stats.counts["success"] / 1e3)
+        for step, stats in (("tokenizer", tok), ("model", mod), ("postprocess", post))
     }
     comp_rows = [
         [step, comp[step], comp[step] / comp["model"], server_rate[step], server_rate[step] / server_rate["model"]]
@@ -240,8 +229,6 @@ def report(result: dict, comp: dict, context: dict, args: argparse.Namespace) ->
     ]
     spec = context["spec"]
     verdict = "meets" if ratio_median <= GOAL else "misses"
-    data = Path(args.data)
-    data_shown = data.relative_to(ROOT) if data.is_relative_to(ROOT) else data
     m = context.get("model") or {}
     model_desc = (
         f"`{m['shape']}` ({m['parameters'] / 1e6:.1f} M parameters, random weights, {m['labels']} labels)"
@@ -254,13 +241,13 @@ def report(result: dict, comp: dict, context: dict, args: argparse.Namespace) ->
             f"- machine: {machine_line(context['machine'])}\n",
             f"- model: {model_desc}; onnxruntime intra_op_threads {spec['intra_op_num_threads']} "
             f"(0 = one per core), inter_op 1, in the server and here alike\n",
-            f"- data: {n} batches of {args.batch_size} texts drawn from `{data_shown}`; padded widths "
+            f"- data: {n} batches of {args.batch_size} texts drawn from `{shown(args.data)}`; padded widths "
             f"(tokens) median {statistics.median(result['widths']):.0f}, max {max(result['widths'])}\n",
             "- one request in flight; Triton and bare onnxruntime alternate batch by batch\n",
             f"- CPU during the timing, % of one core: tritonserver + backends {result['cpu']['server_pct']:.0f}, "
             f"this process (client + bare onnxruntime) {result['cpu']['locust_pct']:.0f}, "
             f"other processes {result['cpu']['other_pct']:.0f}\n",
-            f"- command: `python -m benchmarks.overhead {' '.join(sys.argv[1:])}`\n\n",
+            f"- command: `{command_line(__file__)}`\n\n",
             "## Overhead ratio (Triton end to end / bare onnxruntime)\n\n",
             md_table(
                 ["", "Triton end to end", "bare onnxruntime", "ratio"],
@@ -298,10 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     wait_for_quiet(args.quiet_max_busy, args.quiet_wait)
     paths = bench_paths(args.shape)
     repository = Path(args.model_repository or paths["repository"])
-    if not (repository / "repository.json").is_file():
-        raise SystemExit(
-            f"{repository} is not a built repository: run benchmarks/make_bench_model.py --shape {args.shape}"
-        )
+    require_repository(repository, args.shape)
     name = args.name or args.shape
     raw_dir = BENCH_DIR / "runs" / f"overhead_{name}"
     raw_dir.mkdir(parents=True, exist_ok=True)
@@ -314,8 +298,6 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"--batch_size {args.batch_size} is over the repository's max_batch_size")
         logger.info("timing %d batches of %d through Triton and bare onnxruntime", args.batches, args.batch_size)
         import resource
-
-        from benchmarks.run_locust import CpuMeter, cpu_percent
 
         meter = CpuMeter(server._proc.pid if server._proc else None)
         meter.start()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark behind benchmarks/README.md, in order, for one model shape:
 # build the random-weight model, time Triton against bare onnxruntime, sweep Locust
-# users, compare batching/instances, then the 60 s saturation run with bad requests.
+# users, then the 60 s saturation run with bad requests.
 # Writes benchmarks/results/ (committed) and build/bench/ (raw, git-ignored).
 #
 #   benchmarks/run_all.sh                                  # nano on the DuEE dev texts
@@ -17,7 +17,7 @@ USERS=${USERS:-1 2 4 8}
 STEP=${STEP:-30}            # seconds per user count (two alternating slices)
 QUIET=${QUIET:-"--quiet_wait 30 --quiet_max_busy 25 --max_other_pct 30 --retries 2"}  # shared host: see README
 NAME=${SHAPE#ernie-3.0-}; NAME=${NAME%-zh}
-ONLY=${ONLY:-overhead,sweep,single,variants,saturation}  # which parts to run
+ONLY=${ONLY:-overhead,sweep,single,saturation}  # which parts to run
 step() { printf '\n== %s\n' "$*" >&2; }
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
@@ -37,9 +37,6 @@ want single && step "Locust sweep: single texts, users ${SINGLE_USERS:-1 4 16}" 
 $PY -m benchmarks.run_locust --shape "$SHAPE" --data "$DATA" --users ${SINGLE_USERS:-1 4 16} --run_time "$STEP" --rounds 2 \
   --batch_weight 0 --single_weight 1 \
   --name "${NAME}_single" --title "Locust over gRPC: $SHAPE, single texts" $QUIET
-
-want variants && step "dynamic batching on/off and instance counts" && \
-$PY -m benchmarks.compare_variants --shape "$SHAPE" --data "$DATA" --run_time "${VARIANT_STEP:-30}" --rounds 3 $QUIET
 
 want saturation && step "saturation: 60 s, batch + single-text users, plus a stream of bad requests" && \
 $PY -m benchmarks.run_locust --shape "$SHAPE" --data "$DATA" --users "${SAT_USERS:-8}" --run_time 60 \

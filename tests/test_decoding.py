@@ -1,4 +1,5 @@
-"""Tests for hiercls.runtime.decoding: sigmoid, closure/topdown decoding, violation_rate."""
+"""Tests for hiercls.runtime.decoding: sigmoid, closure/topdown decoding, violation_rate,
+LabelDecoder loaded from a model folder."""
 
 import warnings
 from pathlib import Path
@@ -6,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hiercls.runtime.decoding import DECODERS, decode, sigmoid, violation_rate
+from hiercls.runtime.artifacts import DEFAULT_MAX_SEQ_LENGTH, read_train_meta, train_max_seq_length
+from hiercls.runtime.decoding import DECODERS, LabelDecoder, decode, sigmoid, violation_rate
 from hiercls.runtime.hierarchy import LabelHierarchy
+from hiercls.runtime.thresholds import save_thresholds
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
@@ -171,3 +174,34 @@ def test_violation_rate_three_levels(h3):
     # A##B##C with A but without A##B is a violation; grandparent does not count.
     pred = h3.multi_hot([["A", "A##B##C"], ["A", "A##B", "A##B##C"]]).astype(bool)
     assert violation_rate(pred, h3) == pytest.approx(0.5)
+
+
+def test_label_decoder_from_a_folder_reads_labels_thresholds_and_the_tuned_decoder(h3, tmp_path):
+    h3.save(tmp_path / "label.txt")
+    untuned = LabelDecoder.from_folder(tmp_path)  # no thresholds.json: 0.5 everywhere, closure
+    assert untuned.hierarchy == h3 and untuned.decoder == "closure"
+    np.testing.assert_allclose(untuned.thresholds, 0.5)
+
+    t = np.full(len(h3), 0.5)
+    t[h3.index["A##B##C"]] = 0.2
+    save_thresholds(tmp_path / "thresholds.json", h3, t, decoder="topdown")
+    tuned = LabelDecoder.from_folder(tmp_path)
+    assert tuned.decoder == "topdown" and LabelDecoder.from_folder(tmp_path, "closure").decoder == "closure"
+    p = probs_for(h3, **{"A##B##C": 0.3})
+    assert tuned.label_sets(p) == [()]  # topdown: the parents are below threshold
+    assert tuned.override(decoder="closure").label_sets(p) == [("A", "A##B", "A##B##C")]
+    assert tuned.override(thresholds=0.5, decoder="closure").label_sets(p) == [()]
+    probs, pred = tuned.decode_logits(np.log(p / (1 - p + 1e-9) + 1e-9))
+    np.testing.assert_array_equal(pred, tuned.decode(probs))
+    with pytest.raises(ValueError, match="unknown decoder"):
+        LabelDecoder(h3, 0.5, "greedy")
+
+
+def test_train_max_seq_length_has_one_default(tmp_path):
+    assert read_train_meta(tmp_path) == {}
+    assert train_max_seq_length({}) == DEFAULT_MAX_SEQ_LENGTH
+    assert train_max_seq_length({"max_seq_length": 64}) == 64
+    assert train_max_seq_length({"max_seq_length": 64}, 32) == 32
+    (tmp_path / "train_meta.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="train_meta.json: not valid JSON"):
+        read_train_meta(tmp_path)

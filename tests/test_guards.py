@@ -13,8 +13,9 @@ import pytest
 
 from hiercls.modeling.fast_tokenizer import build_wordpiece_tokenizer
 from hiercls.runtime import guards
+from hiercls.runtime.artifacts import TOKENIZER_FILE
 from hiercls.runtime.guards import IdLimits, LimitError, check_id_matrices, check_request_size
-from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder, TextError
+from hiercls.runtime.tokenization import TextEncoder, TextError
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "我", "爱", "北", "京", "hello", "world", "##s", "a", "b", "##b"]
 

@@ -164,21 +164,25 @@ def test_both_spellings_reach_the_pruner(monkeypatch, tmp_path, capsys):
     config = {"hidden_size": HIDDEN, "num_attention_heads": HEADS, "intermediate_size": FFN}
     (params.parent / "config.json").write_text(json.dumps(config), encoding="utf-8")
     seen = []
-    monkeypatch.setattr(dynabert, "prune", lambda args: seen.append(args) or {"widths": {}})
+    monkeypatch.setattr(dynabert, "prune_from_files", lambda config, data: seen.append(config) or {"widths": {}})
     cli = prune_cli()
     base = ["--dataset_dir", str(SAMPLE), "--output_dir", str(tmp_path / "prune")]
     cli.main([*base, "--params_dir", str(params.parent)])
     cli.main([*base, "--params_dir", str(params), "--width_mult_list", "3/4", "2/3", "1/2"])
     cli.main([*base, "--params_dir", str(params.parent), "--width_mult", "0.75", "1/2"])
     assert [a.width_mult for a in seen] == [[2 / 3], [0.75, 2 / 3, 0.5], [0.75, 0.5]]
-    assert seen[1].params_dir == str(params.parent)
+    assert seen[1].params_dir == params.parent
     with pytest.raises(SystemExit):
         cli.main([*base, "--width_mult", "1/2", "--width_mult_list", "1/2"])
     assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_documented_defaults():
-    args = prune_cli().build_parser().parse_args(["--dataset_dir", "data", "--output_dir", "prune"])
+    from hiercls.training.config import PruneConfig
+
+    cli = prune_cli()
+    args = cli.build_parser().parse_args(["--dataset_dir", "data", "--output_dir", "prune"])
+    assert cli.prune_config(args) == PruneConfig(output_dir="prune")  # flags and library share the defaults
     assert args.params_dir == "./checkpoint"
     assert (args.per_device_train_batch_size, args.per_device_eval_batch_size) == (32, 32)
     assert (args.learning_rate, args.num_train_epochs, args.seed, args.max_seq_length) == (3e-5, 10, 3, 128)

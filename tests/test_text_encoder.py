@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from hiercls.modeling.fast_tokenizer import build_wordpiece_tokenizer
-from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder, TextError
+from hiercls.runtime.artifacts import TOKENIZER_FILE
+from hiercls.runtime.tokenization import TextEncoder, TextError
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "我", "爱", "北", "京", "hello", "world", "##s"]
 PAD, UNK, CLS, SEP, WO, AI, BEI, JING, HELLO, WORLD, S = range(len(VOCAB))

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hiercls.runtime.artifacts import THRESHOLDS_FILE
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.thresholds import (
     DEFAULT_THRESHOLD,
-    THRESHOLDS_FILE,
     default_thresholds,
     load_thresholds,
     save_thresholds,

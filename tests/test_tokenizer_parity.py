@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hiercls.data.reading import read_texts
-from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
+from hiercls.runtime.artifacts import TOKENIZER_FILE
+from hiercls.runtime.tokenization import TextEncoder
 
 TRICKY = [
     "iPhone 15 Pro发布，售价7999元！",

@@ -13,20 +13,46 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hiercls.cli.train import build_parser
 from tests.conftest import ROOT, SAMPLE
 
 
-def train_args(save_dir: Path, *extra: str):
-    parser = build_parser()
-    args = parser.parse_args(
-        [
-            "--dataset_dir", str(SAMPLE), "--save_dir", str(save_dir), "--model_name", "hiercls-tiny",
-            "--from_scratch", "--epochs", "2", "--batch_size", "32", "--learning_rate", "3e-3",
-            "--logging_steps", "100", "--device", "cpu", *extra,
-        ]
+def train_sample(save_dir: Path, **overrides) -> dict:
+    """A short from-scratch run on the sample, through the library."""
+    from hiercls.data.reading import dataset_files
+    from hiercls.training.config import TrainConfig
+    from hiercls.training.train import train_from_files
+
+    recipe = dict(
+        save_dir=save_dir, model_name="hiercls-tiny", from_scratch=True, epochs=2, batch_size=32,
+        learning_rate=3e-3, logging_steps=100, device="cpu", tune_thresholds=False,
     )  # fmt: skip
-    return args
+    return train_from_files(TrainConfig(**{**recipe, **overrides}), dataset_files(SAMPLE))
+
+
+def test_flags_map_onto_the_config_and_its_defaults():
+    from hiercls.cli import train as cli
+    from hiercls.training.config import TrainConfig
+    bare = cli.train_config(cli.build_parser().parse_args(["--dataset_dir", "d"]))
+    assert bare == TrainConfig()  # a bare command line trains what a default config does
+    args = cli.build_parser().parse_args(["--dataset_dir", "d", "--warmup_steps", "7"])
+    assert cli.train_config(args).warmup_steps == 0  # PaddleNLP: --warmup_steps counts only with --warmup
+    args = cli.build_parser().parse_args(
+        ["--dataset_dir", "d", "--warmup", "--warmup_steps", "7", "--keep_layers", "0,3"]
+    )
+    assert (cli.train_config(args).warmup_steps, cli.train_config(args).keep_layers) == (7, [0, 3])
+    args = cli.build_parser().parse_args(["--dataset_dir", "d", "--save_epoch_weights", "--average_last_epochs", "3"])
+    assert (cli.train_config(args).save_epoch_weights, cli.train_config(args).average_last_epochs) == (True, 3)
+
+
+def test_average_last_epochs_needs_saved_epoch_weights(capsys):
+    from hiercls.cli import train as train_cli
+    from hiercls.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match="--average_last_epochs needs --save_epoch_weights"):
+        TrainConfig(average_last_epochs=3)
+    with pytest.raises(SystemExit):  # refused before any data is read
+        train_cli.run(["--dataset_dir", "missing", "--average_last_epochs", "3"])
+    assert "--average_last_epochs needs --save_epoch_weights" in capsys.readouterr().err
 
 
 def state_weights(save_dir: Path) -> dict[str, np.ndarray]:
@@ -39,9 +65,7 @@ def state_weights(save_dir: Path) -> dict[str, np.ndarray]:
 def test_resume_after_interruption_reaches_the_same_weights(tmp_path, monkeypatch):
     import paddle
 
-    from hiercls.training.loop import train
-
-    full = train(train_args(tmp_path / "full", "--no_tune_thresholds"))
+    full = train_sample(tmp_path / "full")
 
     calls = {"n": 0}
     real_step = paddle.optimizer.AdamW.step
@@ -54,12 +78,12 @@ def test_resume_after_interruption_reaches_the_same_weights(tmp_path, monkeypatc
 
     monkeypatch.setattr(paddle.optimizer.AdamW, "step", flaky_step)
     with pytest.raises(SystemExit, match="--resume"):
-        train(train_args(tmp_path / "cut", "--no_tune_thresholds"))
+        train_sample(tmp_path / "cut")
     progress = json.loads((tmp_path / "cut.state" / "progress.json").read_text())
     assert (progress["epoch"], progress["batch"], progress["step"]) == (2, 5, 17)  # the step in flight finished
     monkeypatch.setattr(paddle.optimizer.AdamW, "step", real_step)
 
-    resumed = train(train_args(tmp_path / "cut", "--no_tune_thresholds", "--resume"))
+    resumed = train_sample(tmp_path / "cut", resume=True)
     assert [h["epoch"] for h in resumed["history"]] == [1, 2]
     a, b = state_weights(tmp_path / "full"), state_weights(tmp_path / "cut")
     assert a.keys() == b.keys()
@@ -146,27 +170,27 @@ def test_average_of_epoch_weights_is_their_elementwise_mean(tmp_path):
 
 def test_average_last_epochs_replaces_the_checkpoint_only_when_dev_improves(tmp_path):
     from hiercls.data.reading import read_examples
-    from hiercls.modeling.checkpoint import TRAIN_META, load_checkpoint
+    from hiercls.modeling.checkpoint import load_checkpoint
     from hiercls.modeling.inference import encode
+    from hiercls.runtime.artifacts import TRAIN_META
     from hiercls.runtime.hierarchy import LabelHierarchy
-    from hiercls.training.averaging import average_last_epochs
-    from hiercls.training.loop import epoch_weights_dir, train
     from hiercls.training.selection import evaluate_micro_f1
+    from hiercls.training.train import epoch_weights_dir
 
     save_dir = tmp_path / "ck"
-    train(train_args(save_dir, "--epochs", "3", "--save_epoch_weights", "--no_tune_thresholds"))
+    # The hook after the loop (before tuning) averages the last 3 epochs' weights.
+    summary = train_sample(save_dir, epochs=3, save_epoch_weights=True, average_last_epochs=3)
     assert sorted(p.name for p in epoch_weights_dir(save_dir).iterdir()) == [f"epoch_{e}.pdparams" for e in (1, 2, 3)]
     hierarchy = LabelHierarchy.from_file(SAMPLE / "label.txt")
     dev = read_examples(SAMPLE / "dev.txt", hierarchy)
     model, tok = load_checkpoint(save_dir)
     ids = encode(tok, [e.text for e in dev], 128)
     y = hierarchy.multi_hot([e.labels for e in dev])
-    before = evaluate_micro_f1(model, ids, y, hierarchy, 32, int(tok.pad_token_id))["micro_f1"]
-    result = average_last_epochs(save_dir, epoch_weights_dir(save_dir), 3, ids, y, 32)
-    model, _ = load_checkpoint(save_dir)
     after = evaluate_micro_f1(model, ids, y, hierarchy, 32, int(tok.pad_token_id))["micro_f1"]
+    before = summary["best_dev_micro_f1"]  # the best single epoch's
+    result = summary["averaging"]
     meta = json.loads((save_dir / TRAIN_META).read_text(encoding="utf-8"))
-    assert result["epochs"] == [1, 2, 3]
+    assert result["epochs"] == [1, 2, 3] and result["best_single"] == before
     if result["kept"]:
         assert after == result["dev_micro_f1"] > before and meta["averaged_epochs"] == [1, 2, 3]
     else:

@@ -90,3 +90,25 @@ def test_other_base_name_prefixes_every_step():
 def test_invalid_spec_is_refused(bad):
     with pytest.raises(ValueError):
         _ = RepositorySpec(**{**SPEC, **bad}).names
+
+
+def test_build_repository_flags_default_to_the_spec_and_map_onto_its_fields():
+    import importlib.util
+
+    from hiercls.repository.triton_config import spec_defaults, spec_fields
+
+    path = Path(__file__).resolve().parents[1] / "builders" / "build_repository.py"
+    module_spec = importlib.util.spec_from_file_location("build_repository_cli", path)
+    cli = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(cli)
+    parser = cli.build_parser()
+
+    given = spec_fields(vars(parser.parse_args([])))
+    # Defaults are the dataclass's own; None (the export's max_seq_length, decoder) is left out.
+    assert given == {k: v for k, v in spec_defaults().items() if k in given}
+    assert RepositorySpec(**SPEC, **{k: v for k, v in given.items() if k not in SPEC}) == RepositorySpec(**SPEC)
+    flags = "--model_name news --preferred_batch_size 8 16 --max_queue_delay_us 0 --intra_op_threads 2 --no_warmup"
+    given = spec_fields(vars(parser.parse_args(flags.split())))
+    assert given["name"] == "news" and given["preferred_batch_sizes"] == (8, 16)
+    assert given["max_queue_delay_microseconds"] == 0 and given["intra_op_num_threads"] == 2
+    assert given["warmup"] is False and "decoder" not in given and "max_seq_length" not in given

@@ -24,7 +24,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -41,10 +40,12 @@ PATH_ARGS = ("dataset_dir", "params_dir", "work_dir", "results_dir")  # written 
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hiercls.runtime.artifacts import DEFAULT_MAX_SEQ_LENGTH
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data")
     data.add_argument("--dataset_dir", default=str(ROOT / "data" / "sample"), help="PaddleNLP-format data set.")
-    data.add_argument("--max_seq_length", type=int, default=128, help="Longest token sequence.")
+    data.add_argument("--max_seq_length", type=int, default=DEFAULT_MAX_SEQ_LENGTH, help="Longest token sequence.")
     teacher = p.add_argument_group("teacher")
     teacher.add_argument("--params_dir", default=None, help="Use this fine-tuned checkpoint instead of training one.")
     teacher.add_argument("--hidden_size", type=int, default=96, help="Teacher width (a multiple of 12).")
@@ -92,6 +93,7 @@ def write_base_model(out: Path, dataset_dir: Path, hidden: int, layers: int) -> 
 
     from hiercls.data.reading import dataset_files, read_examples
     from hiercls.modeling import models as modeling
+    from hiercls.runtime.artifacts import VOCAB_FILE
     from hiercls.runtime.hierarchy import LabelHierarchy
 
     if hidden % NUM_HEADS:
@@ -102,7 +104,7 @@ def write_base_model(out: Path, dataset_dir: Path, hidden: int, layers: int) -> 
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    (tmp / "vocab.txt").write_text("".join(f"{t}\n" for t in vocab), encoding="utf-8")
+    (tmp / VOCAB_FILE).write_text("".join(f"{t}\n" for t in vocab), encoding="utf-8")
     cfg = modeling.shape_config("hiercls-tiny")
     cfg.update(
         hidden_size=hidden,
@@ -114,7 +116,7 @@ def write_base_model(out: Path, dataset_dir: Path, hidden: int, layers: int) -> 
         num_labels=len(hierarchy),
     )
     ErnieForSequenceClassification(ErnieConfig(**cfg)).save_pretrained(str(tmp))
-    ErnieTokenizer(vocab_file=str(tmp / "vocab.txt")).save_pretrained(str(tmp))
+    ErnieTokenizer(vocab_file=str(tmp / VOCAB_FILE)).save_pretrained(str(tmp))
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
 
@@ -122,6 +124,7 @@ def write_base_model(out: Path, dataset_dir: Path, hidden: int, layers: int) -> 
 def make_models(args: argparse.Namespace, work: Path) -> tuple[dict[str, Path], dict]:
     """{width label: fp32 export folder}, and facts about the teacher."""
     from hiercls.compression.pruning import parse_width_mult, width_dir_name
+    from hiercls.runtime.artifacts import MODEL_CONFIG_FILE
 
     if args.params_dir:
         params = Path(args.params_dir)
@@ -146,7 +149,7 @@ def make_models(args: argparse.Namespace, work: Path) -> tuple[dict[str, Path], 
     models = {"1": work / "export_full"}
     for text in args.width_mult:
         models[text] = work / "prune" / width_dir_name(parse_width_mult(text))
-    config = json.loads((params / "config.json").read_text(encoding="utf-8"))
+    config = json.loads((params / MODEL_CONFIG_FILE).read_text(encoding="utf-8"))
     teacher = {
         "checkpoint": rel(params),
         "hidden_size": config["hidden_size"],
@@ -160,6 +163,7 @@ def make_models(args: argparse.Namespace, work: Path) -> tuple[dict[str, Path], 
 
 def make_variants(args, work: Path, models: dict[str, Path], texts, y) -> list[dict]:
     from hiercls.compression.variants import GateError, build_variant
+    from hiercls.runtime.artifacts import ONNX_FILE
 
     rows = []
     for width, fp32_dir in models.items():
@@ -182,7 +186,7 @@ def make_variants(args, work: Path, models: dict[str, Path], texts, y) -> list[d
                 macro_f1=gate[precision]["macro_f1"],
                 drop_points=drop,
                 passes_gate=bool(drop <= args.max_f1_drop),
-                mb=(out / "model.onnx").stat().st_size / 2**20,
+                mb=(out / ONNX_FILE).stat().st_size / 2**20,
             )
             if "fp16_max_abs_activation" in gate:
                 row["fp16_max_abs_activation"] = gate["fp16_max_abs_activation"]["value"]
@@ -197,6 +201,7 @@ def time_models(args, rows: list[dict], texts: list[str]) -> dict:
 
     from benchmarks.common import interleaved_ms_per_item, onnx_batches_runner
     from hiercls.compression.variants import text_encoder
+    from hiercls.runtime.artifacts import ONNX_FILE
 
     timed = [r for r in rows if "path" in r]
     rng = np.random.default_rng(args.seed)
@@ -213,7 +218,7 @@ def time_models(args, rows: list[dict], texts: list[str]) -> dict:
         options = ort.SessionOptions()
         options.intra_op_num_threads = args.threads
         options.inter_op_num_threads = 1
-        s = ort.InferenceSession(str(ROOT / r["path"] / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        s = ort.InferenceSession(str(ROOT / r["path"] / ONNX_FILE), options, providers=["CPUExecutionProvider"])
         onnx_batches_runner(s, batches[:2])()  # warm-up
         sessions.append(s)
     t_start = time.time()
@@ -238,19 +243,9 @@ def time_models(args, rows: list[dict], texts: list[str]) -> dict:
 
 
 def machine() -> dict:
-    import onnxruntime as ort
+    from benchmarks.common import machine_info
 
-    from benchmarks.common import cpu_model
-
-    cpu = cpu_model()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "onnxruntime": ort.__version__,
-        "load_average_1min_at_end": load,
-    }
+    return {**machine_info(), "load_average_1min_at_end": os.getloadavg()[0]}
 
 
 def width_label(width: str) -> str:

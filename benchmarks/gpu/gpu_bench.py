@@ -36,8 +36,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmarks.common import ROOT, machine_info, md_table
-from hiercls.export.onnx import EXPORT_META, ONNX_FILE
 from hiercls.runtime import contract
+from hiercls.runtime.artifacts import EXPORT_META, ONNX_FILE, TRAIN_META
 from hiercls.runtime.io import atomic_write_json, atomic_write_text
 
 logger = logging.getLogger("gpu_bench")
@@ -45,7 +45,7 @@ logger = logging.getLogger("gpu_bench")
 DEFAULT_OUTPUT = ROOT / "build" / "gpu_bench"
 PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
 PRECISIONS = ("fp32", "fp16")
-META_FILES = (EXPORT_META, "train_meta.json")
+META_FILES = (EXPORT_META, TRAIN_META)
 
 # The seed's figures (PaddleNLP applications/text_classification/hierarchical, Tesla
 # V100, batch 32): ms per text. Keys: (model_name, width_mult).

@@ -62,8 +62,10 @@ def paddle_to_bert(params_path: Path, out: Path) -> None:
     and is folded into the token-type rows. Paddle's Linear stores [in, out]: transposed."""
     import paddle
 
-    cfg = json.loads((params_path / "config.json").read_text())
-    sd = {k: v.numpy() for k, v in paddle.load(str(params_path / "model_state.pdparams")).items()}
+    from hiercls.runtime.artifacts import MODEL_CONFIG_FILE, WEIGHTS_FILE
+
+    cfg = json.loads((params_path / MODEL_CONFIG_FILE).read_text())
+    sd = {k: v.numpy() for k, v in paddle.load(str(params_path / WEIGHTS_FILE)).items()}
     from hiercls.modeling.bert_port import ernie_to_bert
 
     w = ernie_to_bert(sd, cfg["num_hidden_layers"], prefix="bert.")
@@ -104,6 +106,8 @@ def bench_ported(folder: Path, batch: int, length: int) -> list[dict]:
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
+    from hiercls.runtime.artifacts import ONNX_FILE
+
     cfg = BertConfig(**json.loads((folder / "bert_config.json").read_text()))
     net = BertForSequenceClassification(cfg)
     weights = {k: torch.from_numpy(v) for k, v in np.load(folder / "bert_weights.npz").items()}
@@ -113,7 +117,7 @@ def bench_ported(folder: Path, batch: int, length: int) -> list[dict]:
         raise RuntimeError(f"weight port incomplete: missing {missing[:5]}, unexpected {unexpected[:5]}")
     net = net.cuda().eval()
     ids = random_ids(batch, length, cfg.vocab_size)
-    sess = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(folder / ONNX_FILE), providers=["CPUExecutionProvider"])
     ref = sess.run(["logits"], {"input_ids": ids, "token_type_ids": np.zeros_like(ids)})[0]
     x = torch.from_numpy(ids).cuda()
     mask = (x != 0).long()

@@ -6,7 +6,7 @@ to a lent GPU machine) together with the tokenised train and dev sets.
         [--teacher_path build/e5_gpu/export]
 
 With --teacher_path, also the teacher's logits on train.txt (hiercls.training.distillation) for
-the distillation runs of e5_gpu_sweep.sh. The GPU-side scripts are copied next to the data.
+the distillation runs of e5_gpu_sweep.sh.
 """
 
 import argparse
@@ -70,7 +70,6 @@ np.savez_compressed(
     dev_len=dl,
     y_train=h.multi_hot([x.labels for x in tr]).astype(np.uint8),
     y_dev=h.multi_hot([x.labels for x in dv]).astype(np.uint8),
-    parents=h.parents,
 )
 print(bert, len(tr), len(dv))
 
@@ -79,7 +78,6 @@ if args.teacher_path:
 
     logits = teacher_logits(args.teacher_path, [x.text for x in tr], h, 128)
     np.save(out / "teacher_train_logits.npy", logits)
-here = Path(__file__).parent
-for name in ("e5_gpu_train.py", "e5_gpu_sweep.sh"):
-    shutil.copy(here / name, out / name)
-shutil.copy(here.parents[1] / "hiercls" / "batching.py", out / "batching.py")  # group_by_length, numpy only
+# The GPU side decodes and scores with the library: it runs from the repository
+# (python3 -m benchmarks.quality.e5_gpu_train) and reads the label hierarchy from here.
+shutil.copy(D / "label.txt", out / "label.txt")

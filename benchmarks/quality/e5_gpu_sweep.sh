@@ -2,16 +2,23 @@
 # The recipe sweep behind benchmarks/quality/README.md ("What the sweep measured"): 32
 # runs of e5_gpu_train.py in 4 waves of 8 concurrent runs on one GPU (each run alone
 # leaves an H200 mostly idle; a wave takes ~2.5 min). Run on the GPU machine from the
-# folder e5_gpu_prepare.py wrote (with --teacher_path, for the distillation runs):
+# repository root, DATA being the folder e5_gpu_prepare.py wrote (with --teacher_path,
+# for the distillation runs):
 #
-#   bash e5_gpu_sweep.sh $OUT      # -> $OUT/sweep.json; summarise with summarize_sweep.py
+#   benchmarks/quality/e5_gpu_sweep.sh .gpu/e5 $OUT     # -> $OUT/sweep.json; summarise with summarize_sweep.py
 set -uo pipefail
-cd "$(dirname "$0")"
-OUT=${1:?usage: e5_gpu_sweep.sh OUT_DIR}
-R=${RUNS_DIR:-/tmp/e5_sweep}
+DATA=$(realpath "${1:?usage: e5_gpu_sweep.sh DATA_DIR OUT_DIR}")
+OUT=$(realpath -m "${2:?usage: e5_gpu_sweep.sh DATA_DIR OUT_DIR}")
+R=$(realpath -m "${RUNS_DIR:-/tmp/e5_sweep}")
+cd "$(dirname "$0")/../.."
 mkdir -p "$R" "$OUT"
-run() { name=$1; shift; python3 e5_gpu_train.py "$R/$name" --epochs 8 --group_by_length --no_weights "$@" > "$R/$name.log" 2>&1; echo "$name rc=$?"; }
-T="--teacher_logits teacher_train_logits.npy"
+run() {
+  name=$1; shift
+  python3 -m benchmarks.quality.e5_gpu_train "$R/$name" --data_dir "$DATA" --epochs 8 --group_by_length \
+    --no_weights "$@" > "$R/$name.log" 2>&1
+  echo "$name rc=$?"
+}
+T="--teacher_logits $DATA/teacher_train_logits.npy"
 F="--layers 0,1,2,3"; S="--layers 0,1,2,3,4,5"
 
 # wave 1: which layers, distillation or not (head at 2e-3, the first recipe's)

@@ -100,14 +100,15 @@ def main(argv: list[str] | None = None) -> None:
 
     from hiercls.data.reading import read_examples
     from hiercls.evaluation.predictor import OnnxPredictor
+    from hiercls.runtime.artifacts import DEV_FILE, LABEL_FILE, ONNX_FILE, TEST_FILE
     from hiercls.runtime.hierarchy import LabelHierarchy
 
     data = Path(args.dataset_dir)
-    if not (data / "test.txt").is_file():
-        ap.error(f"{data}/test.txt not found: make the split with training/split_data.py")
-    hierarchy = LabelHierarchy.from_file(data / "label.txt")
-    dev = read_examples(data / "dev.txt", hierarchy)
-    test = read_examples(data / "test.txt", hierarchy)
+    if not (data / TEST_FILE).is_file():
+        ap.error(f"{data}/{TEST_FILE} not found: make the split with training/split_data.py")
+    hierarchy = LabelHierarchy.from_file(data / LABEL_FILE)
+    dev = read_examples(data / DEV_FILE, hierarchy)
+    test = read_examples(data / TEST_FILE, hierarchy)
     picks = np.random.default_rng(0).choice(len(test), size=args.batch_size * args.batches, replace=False)
     rows, runs = [], {}
     for name, folder in models.items():
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
                 "recipe": recipes.get(name, ""),
                 "dev": quality(predictor, dev, hierarchy),
                 "test": quality(predictor, test, hierarchy),
-                "onnx_mb": round((Path(folder) / "model.onnx").stat().st_size / 2**20, 1),
+                "onnx_mb": round((Path(folder) / ONNX_FILE).stat().st_size / 2**20, 1),
             }
         )
         batches = [

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hiercls.analysis.records import LabelDecoder, leaf_labels, write_examples, write_tsv
+from hiercls.analysis.records import leaf_labels, write_examples, write_tsv
 from hiercls.data.reading import Example
+from hiercls.runtime.decoding import LabelDecoder
 from hiercls.runtime.hierarchy import LabelHierarchy
 
 DIRTY_METHODS: tuple[str, ...] = ("loss", "representer", "cv")
@@ -159,10 +160,12 @@ def precision_at_k(order: np.ndarray, noisy: np.ndarray, ks: list[int]) -> dict[
 
 def average_precision(order: np.ndarray, noisy: np.ndarray) -> float:
     """Mean of precision@rank over the ranks of the noisy examples (1.0 = all first)."""
+    from sklearn.metrics import average_precision_score
+
     is_noisy = np.zeros(len(order), dtype=bool)
     is_noisy[noisy] = True
-    hit = is_noisy[order]
-    if not hit.any():
+    if not is_noisy.any():
         return 0.0
-    prec = np.cumsum(hit) / np.arange(1, len(order) + 1)
-    return float(prec[hit].mean())
+    score = np.empty(len(order))
+    score[order] = -np.arange(len(order))  # earlier in the ranking = more suspect
+    return float(average_precision_score(is_noisy, score))

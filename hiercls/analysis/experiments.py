@@ -9,32 +9,34 @@ labelled data set, and their reports (Markdown table, JSON, PNG plot).
 - augment: train with and without augmented copies of the rare labels' examples
   and compare F1 on the rare labels.
 
-Every model is trained by ``hiercls.training.loop.train`` with one recipe (the
-``argparse.Namespace`` of training/train.py), so arms differ only in their data.
+Every model is trained by ``hiercls.training.train.train`` with one recipe (a
+TrainConfig), on the experiment's examples in memory, so arms differ only in their data.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from hiercls.analysis import augment, dirty, sparse
 from hiercls.analysis.features import CheckpointModel
-from hiercls.analysis.records import LabelDecoder, format_line, write_examples
+from hiercls.analysis.records import format_line
 from hiercls.analysis.report import bar_plot, line_plot, markdown_table, write_markdown
 from hiercls.data.reading import DatasetFiles, Example, dataset_files, read_examples
 from hiercls.evaluation.metrics import class_report, scores
+from hiercls.runtime.artifacts import DEV_FILE, LABEL_FILE, TRAIN_FILE
+from hiercls.runtime.decoding import LabelDecoder
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json
 from hiercls.runtime.thresholds import default_thresholds
-from hiercls.training.loop import train
+from hiercls.training.config import TrainConfig
+from hiercls.training.train import train
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ class Dataset:
 
 
 def load_dataset(
-    dataset_dir: str | Path, train_file: str = "train.txt", dev_file: str = "dev.txt", label_file: str = "label.txt"
+    dataset_dir: str | Path, train_file: str = TRAIN_FILE, dev_file: str = DEV_FILE, label_file: str = LABEL_FILE
 ) -> Dataset:
     files = dataset_files(dataset_dir, train_file, dev_file, label_file)
     h = LabelHierarchy.from_file(files.label)
@@ -86,11 +88,12 @@ class Evaluation:
 
 @dataclass
 class Runner:
-    """Trains and evaluates the experiment's models with one recipe. ``base_args`` is
-    a training/train.py namespace whose dataset_dir, dev_file and label_file name the
-    data set; each arm replaces train_file (an absolute path into work_dir) and save_dir."""
+    """Trains and evaluates the experiment's models with one recipe: ``config`` (its
+    save_dir set per run) on the given training examples, picking epochs on the
+    data set's dev."""
 
-    base_args: argparse.Namespace
+    config: TrainConfig
+    dataset: Dataset
     work_dir: Path
     batch_size: int = 64
     # "default": compare arms at 0.5 with the closure decoder, the rule training picks
@@ -99,11 +102,14 @@ class Runner:
     train_seconds: dict[str, float] = field(default_factory=dict)
 
     def run_key(self, examples: list[Example]) -> str:
-        """Hash of the training data and recipe: the same key means the same model."""
-        recipe = {k: v for k, v in sorted(vars(self.base_args).items()) if k not in ("train_file", "save_dir")}
+        """Hash of the recipe, the labels, dev and the training data: the same key means the same model."""
+        recipe = {k: v for k, v in asdict(self.config).items() if k != "save_dir"}
         digest = hashlib.sha1(json.dumps(recipe, sort_keys=True, default=str).encode())
-        for e in examples:
-            digest.update((format_line(e.text, e.labels) + "\n").encode())
+        digest.update("\n".join(self.dataset.hierarchy.labels).encode())
+        for part in (self.dataset.dev, examples):
+            digest.update(b"\0")
+            for e in part:
+                digest.update((format_line(e.text, e.labels) + "\n").encode())
         return digest.hexdigest()[:12]
 
     def train(self, name: str, examples: list[Example]) -> Path:
@@ -116,12 +122,10 @@ class Runner:
             self.train_seconds[name] = json.loads(done.read_text(encoding="utf-8"))["seconds"]
             logger.info("reusing %s (trained in %.0fs)", save_dir, self.train_seconds[name])
             return save_dir
-        train_path = (arm / "train.txt").resolve()
-        write_examples(train_path, examples)
-        args = argparse.Namespace(**{**vars(self.base_args), "train_file": str(train_path), "save_dir": str(save_dir)})
-        logger.info("training %r on %d examples (%d epochs)", name, len(examples), args.epochs)
+        logger.info("training %r on %d examples (%d epochs)", name, len(examples), self.config.epochs)
         t0 = time.time()
-        summary = train(args)
+        config = replace(self.config, save_dir=save_dir)
+        summary = train(config, examples, self.dataset.dev, self.dataset.hierarchy)
         self.train_seconds[name] = round(time.time() - t0, 1)
         atomic_write_json(done, {"seconds": self.train_seconds[name], "examples": len(examples), **summary})
         logger.info(
@@ -146,7 +150,7 @@ class Runner:
     def evaluate(self, checkpoint: Path, examples: list[Example]) -> Evaluation:
         model = self.model(checkpoint)
         probs = model.encode([e.text for e in examples], "dev texts").probs
-        return Evaluation(probs, model.decoding.pred(probs), model.tuned_decoding.pred(probs))
+        return Evaluation(probs, model.decoding.decode(probs), model.tuned_decoding.decode(probs))
 
 
 def _y(examples: list[Example], h: LabelHierarchy) -> np.ndarray:
@@ -223,7 +227,7 @@ def sparse_experiment(
     y = _y(ds.dev, h)
     mask = np.zeros(len(ds.dev), dtype=bool)
     mask[res.sparse] = True
-    base_pred = model.decoding.pred(res.dev_probs)
+    base_pred = model.decoding.decode(res.dev_probs)
     arms = {"base": base_pred}
     for name, extra in (("base+sparse-selected", selected), ("base+random", random_pick)):
         arms[name] = runner.evaluate(runner.train(name.replace("+", "_"), base + extra), ds.dev).pred

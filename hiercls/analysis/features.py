@@ -9,7 +9,6 @@ for similarity search only.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -17,18 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from hiercls.analysis.records import LabelDecoder
 from hiercls.data.batching import length_sorted_batches, pad_batch
-from hiercls.modeling.checkpoint import TRAIN_META, load_checkpoint
+from hiercls.modeling.checkpoint import load_checkpoint
 from hiercls.modeling.inference import encode
-from hiercls.runtime.decoding import sigmoid
+from hiercls.runtime.artifacts import LABEL_FILE, read_train_meta, train_max_seq_length
+from hiercls.runtime.decoding import LabelDecoder, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
-from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
 
 logger = logging.getLogger(__name__)
 
 POOLINGS: tuple[str, ...] = ("pooled", "mean")
-DEFAULT_MAX_SEQ_LENGTH = 128
 LOG_EVERY_S = 10.0
 
 
@@ -44,24 +41,13 @@ class Encoded:
         return sigmoid(self.logits)
 
 
-def read_train_meta(params_path: str | Path) -> dict:
-    """train_meta.json of a checkpoint ({} when absent: an older or foreign checkpoint)."""
-    path = Path(params_path) / TRAIN_META
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e}); retrain or delete the file") from None
-
-
 def check_same_labels(checkpoint_labels: LabelHierarchy, data_labels: LabelHierarchy, where: str) -> None:
     """The analyses index logits by label: a dataset with another label list would
     silently mismatch every column."""
     diff = checkpoint_labels.difference(data_labels, "checkpoint", "data")
     if diff:
         raise ValueError(
-            f"{where} does not match the checkpoint's label.txt ({diff}): "
+            f"{where} does not match the checkpoint's {LABEL_FILE} ({diff}): "
             "analyse with the checkpoint trained on this label file"
         )
 
@@ -83,14 +69,9 @@ class CheckpointModel:
             raise ValueError(f"--batch_size must be positive, got {batch_size}")
         self.params_path = Path(params_path)
         self.model, self.tokenizer = load_checkpoint(self.params_path)
-        self.hierarchy = LabelHierarchy.from_file(self.params_path / "label.txt")
-        self.decoding = LabelDecoder(
-            self.hierarchy,
-            load_thresholds(self.params_path / THRESHOLDS_FILE, self.hierarchy),
-            load_decoder(self.params_path / THRESHOLDS_FILE),
-        )
-        meta = read_train_meta(self.params_path)
-        self.max_seq_length = int(max_seq_length or meta.get("max_seq_length", DEFAULT_MAX_SEQ_LENGTH))
+        self.decoding = LabelDecoder.from_folder(self.params_path)
+        self.hierarchy = self.decoding.hierarchy
+        self.max_seq_length = train_max_seq_length(read_train_meta(self.params_path), max_seq_length)
         self.batch_size = batch_size
         self.pooling = pooling
         self.pad_id = int(self.tokenizer.pad_token_id or 0)

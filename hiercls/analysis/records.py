@@ -1,16 +1,11 @@
-"""Reading and writing the analyses' files: PaddleNLP-layout lines, TSV reports,
-and label sets decoded from probabilities."""
+"""Reading and writing the analyses' files: PaddleNLP-layout lines and TSV reports."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from hiercls.data.reading import Example
-from hiercls.runtime.decoding import decode
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_text
 
@@ -47,34 +42,6 @@ def write_tsv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[o
             raise ValueError(f"{path}: row of {len(row)} cells for {len(header)} columns")
         lines.append("\t".join(_cell(v) for v in row))
     atomic_write_text(path, "\n".join(lines) + "\n")
-
-
-@dataclass(frozen=True)
-class LabelDecoder:
-    """A checkpoint's way from probabilities to label paths: its thresholds and the
-    decoder tuned with them."""
-
-    hierarchy: LabelHierarchy
-    thresholds: np.ndarray | float
-    decoder: str = "closure"
-
-    def pred(self, probs: np.ndarray) -> np.ndarray:
-        """Boolean [N, L], hierarchy-consistent."""
-        return decode(probs, self.thresholds, self.hierarchy, self.decoder)
-
-    def label_sets(self, probs: np.ndarray, at_least_one: bool = False) -> list[tuple[str, ...]]:
-        """Label paths per row. With ``at_least_one`` a row that passes no threshold
-        gets its most probable label and that label's ancestors: a suggestion of "no
-        label" helps nobody relabel a line."""
-        h = self.hierarchy
-        out = []
-        for p, row in zip(np.asarray(probs), self.pred(probs)):
-            ids = np.flatnonzero(row).tolist()
-            if not ids and at_least_one:
-                best = int(np.argmax(p))
-                ids = sorted([best, *h.ancestors(best)])
-            out.append(tuple(h.labels[i] for i in ids))
-        return out
 
 
 def leaf_labels(labels: Sequence[str], hierarchy: LabelHierarchy) -> list[str]:

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hiercls.analysis.records import LabelDecoder, write_texts, write_tsv
+from hiercls.analysis.records import write_texts, write_tsv
 from hiercls.data.reading import Example
 from hiercls.evaluation.metrics import scores
+from hiercls.runtime.decoding import LabelDecoder
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ def sparse_vs_rest(result: SparseResult, dev: list[Example], decoding: LabelDeco
     """Dev scores of the sparse examples against the rest: the check that low
     support really marks examples the model gets wrong."""
     y = decoding.hierarchy.multi_hot([e.labels for e in dev]).astype(bool)
-    pred = decoding.pred(result.dev_probs)
+    pred = decoding.decode(result.dev_probs)
     mask = np.zeros(len(dev), dtype=bool)
     mask[result.sparse] = True
     out = {"sparse": {"count": int(mask.sum()), **scores(y[mask], pred[mask]).as_dict()}}

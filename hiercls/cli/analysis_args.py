@@ -1,8 +1,8 @@
 """Argument groups shared by the training/analysis/ commands.
 
-The experiments train models with training/train.py's own parser (its defaults
-are the one source of truth); these groups only expose the flags worth changing
-and turn them into that parser's argv.
+The experiments train models with ``hiercls.training.train.train``; these groups expose
+the recipe flags worth changing and ``train_config`` maps them onto a TrainConfig
+(whose defaults fill the rest).
 """
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ import sys
 
 from hiercls.analysis.experiments import EVAL_THRESHOLDS
 from hiercls.cli.args import DEVICES
-from hiercls.modeling.inference import default_device
+from hiercls.runtime.artifacts import DEV_FILE, LABEL_FILE, TRAIN_FILE
+from hiercls.training.config import TrainConfig
 
 
 def add_data_args(p: argparse.ArgumentParser, train: bool = True, dev: bool = True) -> argparse._ArgumentGroup:
     g = p.add_argument_group("data")
     g.add_argument("--dataset_dir", required=True, help="Folder with train.txt, dev.txt, label.txt (PaddleNLP layout).")
     if train:
-        g.add_argument("--train_file", default="train.txt", help="Training file inside dataset_dir.")
+        g.add_argument("--train_file", default=TRAIN_FILE, help="Training file inside dataset_dir.")
     if dev:
-        g.add_argument("--dev_file", default="dev.txt", help="Dev file inside dataset_dir.")
-    g.add_argument("--label_file", default="label.txt", help="Label file inside dataset_dir.")
+        g.add_argument("--dev_file", default=DEV_FILE, help="Dev file inside dataset_dir.")
+    g.add_argument("--label_file", default=LABEL_FILE, help="Label file inside dataset_dir.")
     return g
 
 
@@ -54,7 +55,12 @@ def add_train_args(
     g.add_argument("--train_batch_size", type=int, default=16, help="Texts per training step.")
     g.add_argument("--learning_rate", type=float, default=3e-3, help="Peak learning rate of AdamW.")
     g.add_argument("--warmup_steps", type=int, default=20, help="Linear warm-up steps (0: none).")
-    g.add_argument("--train_max_seq_length", type=int, default=128, help="Longest token sequence in training.")
+    g.add_argument(
+        "--train_max_seq_length",
+        type=int,
+        default=TrainConfig.max_seq_length,
+        help="Longest token sequence in training.",
+    )
     if device:
         g.add_argument("--device", default=None, choices=DEVICES, help="Paddle device (default: gpu if available).")
     g.add_argument(
@@ -67,43 +73,27 @@ def add_train_args(
         g.add_argument("--seed", type=int, default=3, help="Seed of the training runs and of every random choice.")
 
 
-def train_namespace(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -> argparse.Namespace:
-    """training/train.py's namespace for this dataset and recipe (its defaults fill the rest)."""
-    argv = [
-        "--dataset_dir",
-        str(args.dataset_dir),
-        "--dev_file",
-        args.dev_file,
-        "--label_file",
-        args.label_file,
-        "--model_name",
-        args.model_name,
-        "--epochs",
-        str(args.epochs),
-        "--batch_size",
-        str(args.train_batch_size),
-        "--learning_rate",
-        str(args.learning_rate),
-        "--max_seq_length",
-        str(args.train_max_seq_length),
-        "--device",
-        args.device,
-        "--seed",
-        str(args.seed),
-        # One log line per epoch: the experiments train several models.
-        "--logging_steps",
-        str(10**9),
-    ]
-    if args.from_scratch:
-        argv.append("--from_scratch")
-    if args.warmup_steps > 0:
-        argv += ["--warmup", "--warmup_steps", str(args.warmup_steps)]
-    return train_parser.parse_args(argv)
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The recipe of every model an experiment trains (save_dir is set per run)."""
+    return TrainConfig(
+        model_name=args.model_name,
+        from_scratch=args.from_scratch,
+        epochs=args.epochs,
+        batch_size=args.train_batch_size,
+        learning_rate=args.learning_rate,
+        warmup_steps=args.warmup_steps,
+        max_seq_length=args.train_max_seq_length,
+        device=args.device,
+        seed=args.seed,
+        logging_steps=10**9,  # one log line per epoch: the experiments train several models
+    )
 
 
 def set_device(args: argparse.Namespace) -> None:
     """Resolve ``--device`` (None: gpu when Paddle has one) and make it Paddle's."""
     import paddle
+
+    from hiercls.modeling.inference import default_device
 
     args.device = args.device or default_device()
     paddle.set_device(args.device)
@@ -124,7 +114,8 @@ def add_eval_output_args(p: argparse.ArgumentParser, name: str) -> argparse._Arg
 
 
 def check_positive(parser: argparse.ArgumentParser, args: argparse.Namespace, *names: str) -> None:
+    values = vars(args)
     for name in names:
-        value = getattr(args, name, None)
+        value = values.get(name)
         if value is not None and value < 1:
             parser.error(f"--{name} must be positive, got {value}")

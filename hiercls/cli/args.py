@@ -1,5 +1,5 @@
-"""Argument groups shared by the prediction-side CLIs (evaluate.py, predict.py), so a
-flag means the same thing, with the same default, in every command."""
+"""Argument groups shared by the CLIs (evaluate.py, predict.py, build_repository.py,
+the benchmarks), so a flag means the same thing, with the same default, in every command."""
 
 from __future__ import annotations
 
@@ -59,6 +59,42 @@ def add_long_text_args(p: argparse.ArgumentParser, windows_help: str) -> None:
     )
     lt.add_argument(
         "--long_text_pool", default=DEFAULT_POOL, choices=POOLS, help="How window probabilities are combined per label."
+    )
+
+
+def add_batching_args(g: argparse._ActionsContainer) -> None:
+    """The model repository's batching and instance flags. Defaults are RepositorySpec's
+    (hiercls.repository.triton_config), and each flag stores under its field's name, so that
+    ``spec_fields(vars(args))`` is the spec's overrides."""
+    from hiercls.repository.triton_config import spec_defaults
+
+    d = spec_defaults()
+    g.add_argument("--max_batch_size", type=int, default=d["max_batch_size"], help="Largest batch any model accepts.")
+    g.add_argument(
+        "--preferred_batch_size",
+        dest="preferred_batch_sizes",
+        metavar="SIZE",
+        type=int,
+        nargs="+",
+        default=list(d["preferred_batch_sizes"]),
+        help="Batch sizes the dynamic batcher aims for.",
+    )
+    g.add_argument(
+        "--max_queue_delay_us",
+        dest="max_queue_delay_microseconds",
+        metavar="US",
+        type=int,
+        default=d["max_queue_delay_microseconds"],
+        help="How long the batcher waits to fill a batch.",
+    )
+    g.add_argument("--model_instances", type=int, default=d["model_instances"], help="Instances of the model step.")
+    g.add_argument(
+        "--intra_op_threads",
+        dest="intra_op_num_threads",
+        metavar="THREADS",
+        type=int,
+        default=d["intra_op_num_threads"],
+        help="cpu target: onnxruntime threads per model call (0 = all cores in one call).",
     )
 
 

@@ -25,7 +25,7 @@ from hiercls.cli.analysis_args import (
     check_positive,
     command_line,
     set_device,
-    train_namespace,
+    train_config,
 )
 from hiercls.cli.args import HelpFormatter
 
@@ -122,11 +122,10 @@ def augment(args: argparse.Namespace) -> None:
 def evaluate(args: argparse.Namespace) -> None:
     from hiercls.analysis.augment import load_synonyms
     from hiercls.analysis.experiments import Runner, augment_experiment, load_dataset, write_augment_report
-    from hiercls.cli.train import build_parser as train_parser
 
     set_device(args)
     ds = load_dataset(args.dataset_dir, args.train_file, args.dev_file, args.label_file)
-    runner = Runner(train_namespace(args, train_parser()), Path(args.work_dir), args.batch_size, args.eval_thresholds)
+    runner = Runner(train_config(args), ds, Path(args.work_dir), args.batch_size, args.eval_thresholds)
     result = augment_experiment(
         ds,
         runner,

@@ -32,7 +32,7 @@ from hiercls.cli.analysis_args import (
     check_positive,
     command_line,
     set_device,
-    train_namespace,
+    train_config,
 )
 from hiercls.cli.args import HelpFormatter
 
@@ -90,8 +90,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def find(args: argparse.Namespace) -> None:
     from hiercls.analysis.dirty import find_dirty, score_dirty, write_dirty_outputs
-    from hiercls.analysis.features import CheckpointModel, check_same_labels, read_train_meta
+    from hiercls.analysis.features import CheckpointModel, check_same_labels
     from hiercls.data.reading import dataset_files, read_examples
+    from hiercls.runtime.artifacts import read_train_meta, train_max_seq_length
     from hiercls.runtime.hierarchy import LabelHierarchy
 
     files = dataset_files(args.dataset_dir, args.train_file, args.dev_file, args.label_file)
@@ -99,18 +100,15 @@ def find(args: argparse.Namespace) -> None:
     check_same_labels(model.hierarchy, LabelHierarchy.from_file(files.label), str(files.label))
     train = read_examples(files.train, model.hierarchy)
     if args.method == "cv":
-        from hiercls.analysis.experiments import Runner, out_of_fold_probs
-        from hiercls.cli.train import build_parser as train_parser
+        from hiercls.analysis.experiments import Runner, load_dataset, out_of_fold_probs
 
         meta = read_train_meta(args.params_path)
         if args.model_name is None:
             args.model_name = meta.get("model_name", "hiercls-tiny")
             args.from_scratch = args.from_scratch or bool(meta.get("from_scratch", False))
-        if args.train_max_seq_length is None:
-            args.train_max_seq_length = meta.get("max_seq_length", 128)
-        runner = Runner(
-            train_namespace(args, train_parser()), Path(args.work_dir), args.batch_size, args.eval_thresholds
-        )
+        args.train_max_seq_length = train_max_seq_length(meta, args.train_max_seq_length)
+        ds = load_dataset(args.dataset_dir, args.train_file, args.dev_file, args.label_file)
+        runner = Runner(train_config(args), ds, Path(args.work_dir), args.batch_size, args.eval_thresholds)
         result = score_dirty("cv", train, model.hierarchy, out_of_fold_probs(runner, train, args.folds, args.seed))
     else:
         result = find_dirty(model, train, args.method)
@@ -134,10 +132,9 @@ def find(args: argparse.Namespace) -> None:
 
 def evaluate(args: argparse.Namespace) -> None:
     from hiercls.analysis.experiments import Runner, dirty_experiment, load_dataset, write_dirty_report
-    from hiercls.cli.train import build_parser as train_parser
 
     ds = load_dataset(args.dataset_dir, args.train_file, args.dev_file, args.label_file)
-    runner = Runner(train_namespace(args, train_parser()), Path(args.work_dir), args.batch_size, args.eval_thresholds)
+    runner = Runner(train_config(args), ds, Path(args.work_dir), args.batch_size, args.eval_thresholds)
     result = dirty_experiment(ds, runner, args.noise_rate, args.train_size, args.folds, args.seed)
     write_dirty_report(result, Path(args.results_dir), command_line())
     for method, r in result["methods"].items():

@@ -38,7 +38,7 @@ def run_main(main: Callable[[], object], prog: str) -> int:
     def terminate(signum, frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, terminate)
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         code = main()
         return code if isinstance(code, int) else 0
@@ -50,3 +50,5 @@ def run_main(main: Callable[[], object], prog: str) -> int:
             raise
         print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -23,15 +23,15 @@ from hiercls.cli.errors import prog, run_main
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hiercls.runtime.artifacts import DEV_FILE, LABEL_FILE, TRAIN_FILE
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     data = p.add_argument_group("data")
     data.add_argument("--dataset_dir", required=True, help="Folder with label.txt and the evaluation file.")
-    data.add_argument("--dev_file", default="dev.txt", help="File to evaluate, inside dataset_dir.")
+    data.add_argument("--dev_file", default=DEV_FILE, help="File to evaluate, inside dataset_dir.")
     data.add_argument("--test_file", default=None, help="Evaluate this file (e.g. test.txt) instead of --dev_file.")
-    data.add_argument("--train_file", default="train.txt", help="Training file, for per-class train counts (optional).")
-    data.add_argument(
-        "--label_file", default="label.txt", help="Label file inside dataset_dir; must match the model's."
-    )
+    data.add_argument("--train_file", default=TRAIN_FILE, help="Training file, for per-class train counts (optional).")
+    data.add_argument("--label_file", default=LABEL_FILE, help="Label file inside dataset_dir; must match the model's.")
     add_predictor_args(p)
     o = p.add_argument_group("output")
     o.add_argument("--bad_case_path", default="build/bad_case.txt", help="Where to write misclassified texts.")

@@ -21,10 +21,12 @@ from hiercls.cli.errors import prog, run_main
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hiercls.runtime.artifacts import DATA_FILE, LABEL_FILE
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--dataset_dir", required=True, help="Folder with the data file and label.txt.")
-    p.add_argument("--data_file", default="data.txt", help="Texts to predict, one per line, inside dataset_dir.")
-    p.add_argument("--label_file", default="label.txt", help="Label file inside dataset_dir; must match the model's.")
+    p.add_argument("--data_file", default=DATA_FILE, help="Texts to predict, one per line, inside dataset_dir.")
+    p.add_argument("--label_file", default=LABEL_FILE, help="Label file inside dataset_dir; must match the model's.")
     add_predictor_args(p)
     p.add_argument(
         "--output_file", default="build/predictions.jsonl", help="One JSON object per text: text, labels, confidences."

@@ -42,8 +42,9 @@ import sys
 from pathlib import Path
 
 from hiercls.cli.args import DEVICES, HelpFormatter
+from hiercls.training.config import DEFAULT_WIDTH, PruneConfig
 
-DEFAULT_WIDTH = "2/3"  # PaddleNLP's documented default
+D = PruneConfig  # the defaults, once
 
 
 def width_mult(text: str) -> float:
@@ -59,11 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     data = p.add_argument_group("data")
     data.add_argument("--dataset_dir", required=True, help="Folder with train.txt, dev.txt and label.txt.")
-    data.add_argument("--max_seq_length", type=int, default=128, help="Longest token sequence; longer texts are cut.")
+    data.add_argument(
+        "--max_seq_length", type=int, default=D.max_seq_length, help="Longest token sequence; longer texts are cut."
+    )
     model = p.add_argument_group("model")
     model.add_argument(
         "--params_dir",
-        default="./checkpoint",
+        default=f"./{D.params_dir}",
         help="Fine-tuned checkpoint to prune, written by training/train.py (default: ./checkpoint).",
     )
     widths = model.add_mutually_exclusive_group()
@@ -72,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=width_mult,
         nargs="+",
         default=None,
-        help=f"Share of heads and FFN neurons to keep: 3/4, 2/3, 1/2 or 0.75 ... (default: {DEFAULT_WIDTH}).",
+        help="Share of heads and FFN neurons to keep: 3/4, 2/3, 1/2 or 0.75 ... (default: 2/3).",
     )
     widths.add_argument(
         "--width_mult_list",
@@ -84,35 +87,69 @@ def build_parser() -> argparse.ArgumentParser:
     opt = p.add_argument_group("optimisation")
     opt.add_argument(
         "--device",
-        default=None,
+        default=D.device,
         choices=DEVICES,
         help="Device to train on (default: gpu if Paddle has CUDA, else cpu).",
     )
-    opt.add_argument("--per_device_train_batch_size", type=int, default=32, help="Texts per training step.")
-    opt.add_argument("--per_device_eval_batch_size", type=int, default=32, help="Texts per evaluation batch.")
-    opt.add_argument("--learning_rate", type=float, default=3e-5, help="Peak learning rate of AdamW (linear decay).")
-    opt.add_argument("--num_train_epochs", type=int, default=10, help="Passes over train.txt.")
     opt.add_argument(
-        "--importance_batches", type=int, default=32, help="Training batches used to score heads and neurons."
+        "--per_device_train_batch_size", type=int, default=D.train_batch_size, help="Texts per training step."
     )
-    opt.add_argument("--seed", type=int, default=3, help="Random seed.")
+    opt.add_argument(
+        "--per_device_eval_batch_size", type=int, default=D.eval_batch_size, help="Texts per evaluation batch."
+    )
+    opt.add_argument(
+        "--learning_rate", type=float, default=D.learning_rate, help="Peak learning rate of AdamW (linear decay)."
+    )
+    opt.add_argument("--num_train_epochs", type=int, default=D.epochs, help="Passes over train.txt.")
+    opt.add_argument(
+        "--importance_batches",
+        type=int,
+        default=D.importance_batches,
+        help="Training batches used to score heads and neurons.",
+    )
+    opt.add_argument("--seed", type=int, default=D.seed, help="Random seed.")
     out = p.add_argument_group("output")
     out.add_argument(
         "--output_dir",
         required=True,
         help="Where checkpoints/ and one export folder per width go (required, as in PaddleNLP).",
     )
-    out.add_argument("--logging_steps", type=int, default=5, help="Log loss and rate every N steps.")
+    out.add_argument("--logging_steps", type=int, default=D.logging_steps, help="Log loss and rate every N steps.")
     out.add_argument(
-        "--save_steps", type=int, default=100, help="Evaluate every width on dev every N steps (and after each epoch)."
+        "--save_steps",
+        type=int,
+        default=D.save_steps,
+        help="Evaluate every width on dev every N steps (and after each epoch).",
     )
     return p
+
+
+def prune_config(args: argparse.Namespace) -> PruneConfig:
+    """The flags as a PruneConfig: either width spelling, and PaddleNLP 2.3's
+    --params_dir naming the weights file inside the checkpoint."""
+    params = Path(args.params_dir)
+    return PruneConfig(
+        output_dir=Path(args.output_dir),
+        params_dir=params.parent if params.is_file() else params,
+        width_mult=args.width_mult or args.width_mult_list or [DEFAULT_WIDTH],
+        max_seq_length=args.max_seq_length,
+        device=args.device,
+        train_batch_size=args.per_device_train_batch_size,
+        eval_batch_size=args.per_device_eval_batch_size,
+        learning_rate=args.learning_rate,
+        epochs=args.num_train_epochs,
+        importance_batches=args.importance_batches,
+        seed=args.seed,
+        logging_steps=args.logging_steps,
+        save_steps=args.save_steps,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
+    counts = vars(args)
     for flag in (
         "per_device_train_batch_size",
         "per_device_eval_batch_size",
@@ -121,25 +158,22 @@ def main(argv: list[str] | None = None) -> None:
         "logging_steps",
         "importance_batches",
     ):
-        if getattr(args, flag) < 1:
+        if counts[flag] < 1:
             parser.error(f"--{flag} must be at least 1")
-    args.width_mult = args.width_mult or args.width_mult_list or [width_mult(DEFAULT_WIDTH)]
-    params = Path(args.params_dir)
-    if params.is_file():  # PaddleNLP's older default named the weights file, ./checkpoint/model_state.pdparams
-        args.params_dir = str(params.parent)
+    config = prune_config(args)
 
     from hiercls.compression.pruning import check_widths
 
     try:
-        check_widths(args.params_dir, args.width_mult)  # config.json only: nothing loaded yet
+        check_widths(config.params_dir, config.width_mult)  # config.json only: nothing loaded yet
     except ValueError as e:
         # One line, no usage text: the fix is in the message.
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
 
-    from hiercls.compression.dynabert import prune
+    from hiercls.compression import dynabert
 
-    summary = prune(args)
+    summary = dynabert.prune_from_files(config, args.dataset_dir)
     print(json.dumps({k: v for k, v in summary.items() if k != "history"}, ensure_ascii=False, indent=2))
 
 

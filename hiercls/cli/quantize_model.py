@@ -25,6 +25,7 @@ EXIT_REFUSED = 1
 
 def build_parser() -> argparse.ArgumentParser:
     from hiercls.compression.variants import PRECISIONS
+    from hiercls.runtime.artifacts import DEV_FILE
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--export_dir", default="./export", help="fp32 export folder (builders/export_model.py, prune.py).")
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output_path", required=True, help="Export folder to (re)write with the variant.")
     gate = p.add_argument_group("quality gate")
     gate.add_argument("--dataset_dir", required=True, help="Folder whose dev file the gate evaluates on.")
-    gate.add_argument("--dev_file", default="dev.txt", help="Dev file inside dataset_dir.")
+    gate.add_argument("--dev_file", default=DEV_FILE, help="Dev file inside dataset_dir.")
     gate.add_argument(
         "--max_f1_drop", type=float, default=0.3, help="Largest allowed drop of dev micro F1, in points (0-100)."
     )

@@ -27,7 +27,7 @@ from hiercls.cli.analysis_args import (
     check_positive,
     command_line,
     set_device,
-    train_namespace,
+    train_config,
 )
 from hiercls.cli.args import HelpFormatter
 
@@ -42,12 +42,14 @@ def add_sparse_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hiercls.runtime.artifacts import DATA_FILE
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
     find = sub.add_parser("find", formatter_class=HelpFormatter, help="Rank dev by support and choose texts to label.")
     data = add_data_args(find)
-    data.add_argument("--unlabeled_file", default="data.txt", help="Unlabelled texts inside dataset_dir.")
+    data.add_argument("--unlabeled_file", default=DATA_FILE, help="Unlabelled texts inside dataset_dir.")
     add_checkpoint_args(find).add_argument(
         "--pooling", default="pooled", choices=["pooled", "mean"], help="Feature: pooled output or mean of last layer."
     )
@@ -139,10 +141,9 @@ def find(args: argparse.Namespace) -> None:
 
 def evaluate(args: argparse.Namespace) -> None:
     from hiercls.analysis.experiments import Runner, load_dataset, sparse_experiment, write_sparse_report
-    from hiercls.cli.train import build_parser as train_parser
 
     ds = load_dataset(args.dataset_dir, args.train_file, args.dev_file, args.label_file)
-    runner = Runner(train_namespace(args, train_parser()), Path(args.work_dir), args.batch_size, args.eval_thresholds)
+    runner = Runner(train_config(args), ds, Path(args.work_dir), args.batch_size, args.eval_thresholds)
     result = sparse_experiment(
         ds,
         runner,

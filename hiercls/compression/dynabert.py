@@ -34,28 +34,26 @@ graph + ONNX + everything the repository builder needs).
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
 import logging
-import random
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from hiercls.compression import paddleslim_compat, pruning
 from hiercls.data.batching import pad_batch
-from hiercls.data.reading import dataset_files, read_examples
+from hiercls.data.reading import Example, dataset_files, read_examples
 from hiercls.evaluation.metrics import scores
 from hiercls.export.onnx import export_checkpoint
 from hiercls.modeling.checkpoint import load_checkpoint, sample_texts, save_checkpoint
 from hiercls.modeling.inference import default_device, encode, paddle_logits
-from hiercls.runtime.decoding import decode, sigmoid
+from hiercls.runtime.artifacts import LABEL_FILE, THRESHOLDS_FILE, read_train_meta
+from hiercls.runtime.decoding import LabelDecoder
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, atomic_write_text
-from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
+from hiercls.training.config import PruneConfig
+from hiercls.training.loop import EpochLoop, build_optimizer, seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -136,53 +134,65 @@ def sub_model(config: dict, shape: pruning.PrunedShape, state: dict):
     return model
 
 
-@dataclass(frozen=True)
-class Decoding:
-    """How the checkpoint turns logits into labels: the server's thresholds and decoder."""
-
-    hierarchy: LabelHierarchy
-    thresholds: np.ndarray
-    decoder: str
-    pad_id: int
-
-
-def evaluate(model, ids, y_true: np.ndarray, how: Decoding, batch_size: int) -> dict:
-    logits = paddle_logits(model, ids, batch_size, how.pad_id)
+def evaluate(model, ids, y_true: np.ndarray, decoding: LabelDecoder, pad_id: int, batch_size: int) -> dict:
+    """Dev scores with the checkpoint's thresholds and decoder, as the server decodes."""
+    logits = paddle_logits(model, ids, batch_size, pad_id)
     if not np.isfinite(logits).all():
         return {"micro_f1": float("nan"), "macro_f1": float("nan")}
-    return scores(y_true, decode(sigmoid(logits), how.thresholds, how.hierarchy, how.decoder)).as_dict()
+    return scores(y_true, decoding.decode_logits(logits)[1]).as_dict()
 
 
-def _read_data(args: argparse.Namespace, hierarchy: LabelHierarchy, tokenizer):
-    files = dataset_files(args.dataset_dir)
-    data_hierarchy = LabelHierarchy.from_file(files.label)
-    if data_hierarchy.labels != hierarchy.labels:
+def prune_from_files(config: PruneConfig, dataset_dir: str | Path) -> dict:
+    """``prune`` with train.txt and dev.txt of ``dataset_dir``, whose label.txt must be the teacher's."""
+    files = dataset_files(dataset_dir)
+    hierarchy = LabelHierarchy.from_file(files.label)
+    if hierarchy.labels != LabelHierarchy.from_file(config.params_dir / LABEL_FILE).labels:
         raise ValueError(
-            f"{files.label} does not match the teacher's label.txt in {args.params_dir}: "
+            f"{files.label} does not match the teacher's {LABEL_FILE} in {config.params_dir}: "
             "prune with the data set the teacher was trained on"
         )
-    out = {}
-    for split, path in (("train", files.train), ("dev", files.dev)):
-        examples = read_examples(path, hierarchy)
-        out[split] = (
-            encode(tokenizer, [e.text for e in examples], args.max_seq_length),
-            hierarchy.multi_hot([e.labels for e in examples]).astype(np.float32),
-        )
-    out["dev_texts"] = [e.text for e in examples]
-    return out
+    return prune(config, read_examples(files.train, hierarchy), read_examples(files.dev, hierarchy))
 
 
-def prune(args: argparse.Namespace) -> dict:
-    """Train the width-adaptive supernet and write one checkpoint + export per width."""
+def prune(config: PruneConfig, train_ex: list[Example], dev_ex: list[Example]) -> dict:
+    """Train the width-adaptive supernet and write one checkpoint + export per width.
+    The examples carry the teacher's labels (``prune_from_files`` checks a data set's)."""
     import paddle
-    from paddlenlp.transformers import LinearDecayWithWarmup
 
-    paddle.set_device(args.device or default_device())
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    paddle.seed(args.seed)
+    paddle.set_device(config.device or default_device())
+    seed_everything(config.seed)
+    teacher, tokenizer, decoding = load_teacher(config.params_dir)
+    pad_id = int(tokenizer.pad_token_id)
+    widths = sorted(set(config.width_mult), reverse=True)
+    shapes = {w: pruning.shape_of(teacher, w) for w in widths}  # fails early on a width that splits a head
 
-    params_dir, output_dir = Path(args.params_dir), Path(args.output_dir)
+    def encoded(examples: list[Example]):
+        ids = encode(tokenizer, [e.text for e in examples], config.max_seq_length)
+        return ids, decoding.hierarchy.multi_hot([e.labels for e in examples]).astype(np.float32)
+
+    train_ids, y_train = encoded(train_ex)
+    dev_ids, y_dev = encoded(dev_ex)
+    teacher_dev = evaluate(teacher, dev_ids, y_dev, decoding, pad_id, config.eval_batch_size)
+    logger.info("teacher dev micro F1 %.4f macro F1 %.4f", teacher_dev["micro_f1"], teacher_dev["macro_f1"])
+
+    loop = WidthLoop(config, teacher, shapes, decoding, pad_id, (train_ids, y_train), (dev_ids, y_dev))
+    loop.reorder_by_importance()
+    loop.evaluate_widths(0)  # the pruned teacher before any training: what distillation improves on
+    seconds = loop.run()
+    results = {w: _write_width(config, loop, tokenizer, w, teacher_dev, [e.text for e in dev_ex]) for w in widths}
+    summary = {
+        "teacher": str(config.params_dir.resolve()),
+        "teacher_dev": teacher_dev,
+        "widths": {pruning.width_dir_name(w): r for w, r in results.items()},
+        "train_seconds": round(seconds, 1),
+        "history": loop.history,
+    }
+    atomic_write_json(config.output_dir / SUMMARY_FILE, summary)
+    return summary
+
+
+def load_teacher(params_dir: Path):
+    """(teacher model, tokenizer, its LabelDecoder) of a fine-tuned full-width ERNIE checkpoint."""
     if pruning.is_checkpoint(params_dir):
         raise ValueError(f"{params_dir} is already pruned: prune the fine-tuned full-width checkpoint")
     teacher, tokenizer = load_checkpoint(params_dir)
@@ -190,146 +200,137 @@ def prune(args: argparse.Namespace) -> dict:
         raise ValueError(
             f"{params_dir} holds a {type(teacher).__name__}; DynaBERT pruning here supports ERNIE checkpoints"
         )
-    hierarchy = LabelHierarchy.from_file(params_dir / "label.txt")
-    how = Decoding(
-        hierarchy,
-        load_thresholds(params_dir / THRESHOLDS_FILE, hierarchy),
-        load_decoder(params_dir / THRESHOLDS_FILE),
-        int(tokenizer.pad_token_id),
-    )
-    teacher_meta_file = params_dir / "train_meta.json"
-    teacher_meta = json.loads(teacher_meta_file.read_text(encoding="utf-8")) if teacher_meta_file.is_file() else {}
-    widths = sorted(set(args.width_mult), reverse=True)
-    shapes = {w: pruning.shape_of(teacher, w) for w in widths}  # fails early on a width that splits a head
-    config = teacher.config.to_dict()
-    cfg = teacher.base_model.config
+    return teacher, tokenizer, LabelDecoder.from_folder(params_dir)
 
-    data = _read_data(args, hierarchy, tokenizer)
-    train_ids, y_train = data["train"]
-    dev_ids, y_dev = data["dev"]
-    teacher_dev = evaluate(teacher, dev_ids, y_dev, how, args.per_device_eval_batch_size)
-    logger.info("teacher dev micro F1 %.4f macro F1 %.4f", teacher_dev["micro_f1"], teacher_dev["macro_f1"])
 
-    student = copy.deepcopy(teacher)
-    ofa_model = build_supernet(student, teacher)
+class WidthLoop(EpochLoop):
+    """Trains the supernet: every step runs each width against the teacher; every
+    ``save_steps`` and at each epoch's end every width is evaluated as the real pruned
+    model and its best step kept."""
 
-    rng = np.random.default_rng(args.seed)
-    bs = args.per_device_train_batch_size
+    def __init__(
+        self, config: PruneConfig, teacher, shapes: dict, decoding: LabelDecoder, pad_id: int, train, dev
+    ) -> None:
+        import paddle
 
-    def batch(idx):
-        x = paddle.to_tensor(pad_batch([train_ids[i] for i in idx], tokenizer.pad_token_id))
-        return x, paddle.zeros_like(x), paddle.to_tensor(y_train[idx])
+        self.config, self.shapes, self.decoding, self.pad_id = config, shapes, decoding, pad_id
+        self.widths = list(shapes)
+        self.model_config = teacher.config.to_dict()
+        self.num_layers = teacher.base_model.config["num_hidden_layers"]
+        self.num_heads = teacher.base_model.config["num_attention_heads"]
+        (self.train_ids, self.y_train), (self.dev_ids, self.y_dev) = train, dev
+        self.ofa_model = build_supernet(copy.deepcopy(teacher), teacher)
+        self.rng = np.random.default_rng(config.seed)
+        bs = config.train_batch_size
+        steps_per_epoch = -(-len(self.train_ids) // bs)
+        optimizer, lr = build_optimizer(
+            self.ofa_model.model, config.learning_rate, steps_per_epoch * config.epochs, 0, config.weight_decay
+        )
+        super().__init__(optimizer, lr, config.epochs, steps_per_epoch, bs, config.logging_steps)
+        self.bce = paddle.nn.BCEWithLogitsLoss()
+        self.best: dict[float, dict] = {w: {"micro_f1": -1.0} for w in self.widths}
+        self.best_state: dict[float, dict] = {}
+        self.history: list[dict] = []
 
-    order = rng.permutation(len(train_ids))
-    imp_batches = [list(batch(order[i : i + bs])) for i in range(0, min(len(order), args.importance_batches * bs), bs)]
-    t0 = time.time()
-    head_imp, _ = reorder_by_importance(ofa_model, imp_batches, cfg["num_hidden_layers"], cfg["num_attention_heads"])
-    logger.info(
-        "head importance on %d batches (%.1fs), per layer: %s",
-        len(imp_batches),
-        time.time() - t0,
-        np.round(head_imp, 4).tolist(),
-    )
+    def batch(self, idx):
+        import paddle
 
-    steps_per_epoch = -(-len(train_ids) // bs)
-    total_steps = steps_per_epoch * args.num_train_epochs
-    lr = LinearDecayWithWarmup(args.learning_rate, total_steps, 0)
-    optimizer = paddle.optimizer.AdamW(learning_rate=lr, parameters=ofa_model.model.parameters())
-    bce = paddle.nn.BCEWithLogitsLoss()
+        x = paddle.to_tensor(pad_batch([self.train_ids[i] for i in idx], self.pad_id))
+        return x, paddle.zeros_like(x), paddle.to_tensor(self.y_train[idx])
 
-    best: dict[float, dict] = {w: {"micro_f1": -1.0} for w in widths}
-    best_state: dict[float, dict] = {}
-    history = []
+    def reorder_by_importance(self) -> None:
+        bs, n = self.config.train_batch_size, len(self.train_ids)
+        order = self.rng.permutation(n)
+        batches = [
+            list(self.batch(order[i : i + bs])) for i in range(0, min(n, self.config.importance_batches * bs), bs)
+        ]
+        t0 = time.time()
+        head_imp, _ = reorder_by_importance(self.ofa_model, batches, self.num_layers, self.num_heads)
+        logger.info(
+            "head importance on %d batches (%.1fs), per layer: %s",
+            len(batches),
+            time.time() - t0,
+            np.round(head_imp, 4).tolist(),
+        )
 
-    def evaluate_widths(step: int) -> None:
-        state = {k: v.numpy().copy() for k, v in full_state(ofa_model).items()}
+    def evaluate_widths(self, step: int) -> None:
+        state = {k: v.numpy().copy() for k, v in full_state(self.ofa_model).items()}
         row = {"step": step}
-        for w in widths:
-            model = sub_model(config, shapes[w], state)
-            dev = evaluate(model, dev_ids, y_dev, how, args.per_device_eval_batch_size)
+        for w in self.widths:
+            model = sub_model(self.model_config, self.shapes[w], state)
+            dev = evaluate(model, self.dev_ids, self.y_dev, self.decoding, self.pad_id, self.config.eval_batch_size)
             row[pruning.width_dir_name(w)] = dev
             logger.info("step %d width %.4g dev micro F1 %.4f macro F1 %.4f", step, w, dev["micro_f1"], dev["macro_f1"])
             # NaN compares False: a diverged width never replaces a good step.
-            if dev["micro_f1"] > best[w]["micro_f1"]:
-                best[w] = {**dev, "step": step}
-                best_state[w] = {k: v.numpy().copy() for k, v in model.state_dict().items()}
-        history.append(row)
+            if dev["micro_f1"] > self.best[w]["micro_f1"]:
+                self.best[w] = {**dev, "step": step}
+                self.best_state[w] = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+        self.history.append(row)
 
-    evaluate_widths(0)  # the pruned teacher before any training: what distillation improves on
-    step, t_start = 0, time.time()
-    for epoch in range(args.num_train_epochs):
-        ofa_model.set_epoch(epoch)
-        ofa_model.set_task("width")
-        ofa_model.model.train()
-        ofa_model.ofa_teacher_model.model.eval()
-        order = rng.permutation(len(train_ids))
-        for b in range(steps_per_epoch):
-            x, types, _ = batch(order[b * bs : (b + 1) * bs])
-            for w in widths:
-                set_width(ofa_model, w)
-                logits, teacher_logits = ofa_model(x, token_type_ids=types, attention_mask=[None, None])
-                restore_heads(ofa_model, cfg["num_attention_heads"])
-                loss = ofa_model.calc_distill_loss() + LAMBDA_LOGIT * bce(
-                    logits, paddle.nn.functional.sigmoid(teacher_logits.detach())
-                )
-                loss.backward()
-            optimizer.step()
-            lr.step()
-            optimizer.clear_grad()
-            step += 1
-            if step % args.logging_steps == 0 or step == total_steps:
-                rate = step * bs / max(time.time() - t_start, 1e-9)
-                logger.info(
-                    "epoch %d step %d/%d loss %.4f lr %.2e %.1f samples/s ETA %.0fs",
-                    epoch + 1,
-                    step,
-                    total_steps,
-                    float(loss),
-                    lr.get_lr(),
-                    rate,
-                    (total_steps - step) * bs / rate,
-                )
-            if step % args.save_steps == 0:
-                evaluate_widths(step)
-        if step % args.save_steps != 0:
-            evaluate_widths(step)
+    def start_epoch(self, epoch: int) -> None:
+        self.ofa_model.set_epoch(epoch - 1)
+        self.ofa_model.set_task("width")
+        self.ofa_model.model.train()
+        self.ofa_model.ofa_teacher_model.model.eval()
+        self.order = self.rng.permutation(len(self.train_ids))
 
-    results = {}
-    for w in widths:
-        name = pruning.width_dir_name(w)
-        ckpt = output_dir / CHECKPOINTS_DIR / name
-        model = pruning.build_pruned_model(config, shapes[w])
-        model.set_state_dict(best_state[w])
-        meta = {
-            "model_name": teacher_meta.get("model_name"),
-            "from_scratch": teacher_meta.get("from_scratch"),
-            "max_seq_length": args.max_seq_length,
-            "teacher": str(params_dir.resolve()),
-            "teacher_dev": teacher_dev,
-            "dynabert": shapes[w].as_dict(),
-            "step": best[w]["step"],
-            "dev": {k: v for k, v in best[w].items() if k != "step"},
-            # Real inputs of varied length for the export's Paddle-vs-ONNX check.
-            "sample_texts": teacher_meta.get("sample_texts") or sample_texts(data["dev_texts"]),
-        }
-        save_checkpoint(ckpt, model, tokenizer, hierarchy, meta)
-        if (params_dir / THRESHOLDS_FILE).is_file():
-            # The teacher's (possibly tuned) thresholds and decoder, not save_checkpoint's
-            # defaults: they are what the pruned model was selected with.
-            atomic_write_text(ckpt / THRESHOLDS_FILE, (params_dir / THRESHOLDS_FILE).read_text(encoding="utf-8"))
-        export = export_checkpoint(ckpt, output_dir / name, args.max_seq_length)
-        results[name] = {"checkpoint": str(ckpt), "export": str(output_dir / name), **meta["dynabert"]}
-        results[name].update(dev=meta["dev"], step=meta["step"], onnx_parity=export["onnx_parity_max_abs_diff"])
-        logger.info(
-            "width %.4g: dev micro F1 %.4f (step %d) -> %s", w, best[w]["micro_f1"], best[w]["step"], output_dir / name
-        )
+    def loss(self, epoch: int, batch: int):
+        import paddle
 
-    summary = {
+        bs = self.config.train_batch_size
+        x, types, _ = self.batch(self.order[batch * bs : (batch + 1) * bs])
+        for w in self.widths:
+            set_width(self.ofa_model, w)
+            logits, teacher_logits = self.ofa_model(x, token_type_ids=types, attention_mask=[None, None])
+            restore_heads(self.ofa_model, self.num_heads)
+            soft = paddle.nn.functional.sigmoid(teacher_logits.detach())
+            loss = self.ofa_model.calc_distill_loss() + LAMBDA_LOGIT * self.bce(logits, soft)
+            loss.backward()
+        return loss
+
+    def after_step(self, step: int, last_of_epoch: bool) -> None:
+        if step % self.config.save_steps == 0:
+            self.evaluate_widths(step)
+
+    def end_epoch(self, epoch: int) -> bool:
+        if self.progress["step"] % self.config.save_steps != 0:
+            self.evaluate_widths(self.progress["step"])
+        return False
+
+
+def _write_width(config: PruneConfig, loop: WidthLoop, tokenizer, w: float, teacher_dev: dict, dev_texts) -> dict:
+    """Width ``w``'s best step as a checkpoint and an export folder; its summary row."""
+    params_dir, output_dir = config.params_dir, config.output_dir
+    teacher_meta = read_train_meta(params_dir)
+    name = pruning.width_dir_name(w)
+    ckpt = output_dir / CHECKPOINTS_DIR / name
+    model = pruning.build_pruned_model(loop.model_config, loop.shapes[w])
+    model.set_state_dict(loop.best_state[w])
+    best = loop.best[w]
+    meta = {
+        "model_name": teacher_meta.get("model_name"),
+        "from_scratch": teacher_meta.get("from_scratch"),
+        "max_seq_length": config.max_seq_length,
         "teacher": str(params_dir.resolve()),
         "teacher_dev": teacher_dev,
-        "widths": results,
-        "train_seconds": round(time.time() - t_start, 1),
-        "history": history,
+        "dynabert": loop.shapes[w].as_dict(),
+        "step": best["step"],
+        "dev": {k: v for k, v in best.items() if k != "step"},
+        # Real inputs of varied length for the export's Paddle-vs-ONNX check.
+        "sample_texts": teacher_meta.get("sample_texts") or sample_texts(dev_texts),
     }
-    atomic_write_json(output_dir / SUMMARY_FILE, summary)
-    return summary
+    save_checkpoint(ckpt, model, tokenizer, loop.decoding.hierarchy, meta)
+    if (params_dir / THRESHOLDS_FILE).is_file():
+        # The teacher's (possibly tuned) thresholds and decoder, not save_checkpoint's
+        # defaults: they are what the pruned model was selected with.
+        atomic_write_text(ckpt / THRESHOLDS_FILE, (params_dir / THRESHOLDS_FILE).read_text(encoding="utf-8"))
+    export = export_checkpoint(ckpt, output_dir / name, config.max_seq_length)
+    logger.info("width %.4g: dev micro F1 %.4f (step %d) -> %s", w, best["micro_f1"], best["step"], output_dir / name)
+    return {
+        "checkpoint": str(ckpt),
+        "export": str(output_dir / name),
+        **meta["dynabert"],
+        "dev": meta["dev"],
+        "step": meta["step"],
+        "onnx_parity": export["onnx_parity_max_abs_diff"],
+    }

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from hiercls.runtime.artifacts import MODEL_CONFIG_FILE, WEIGHTS_FILE
+
 PRUNED_KEY = "dynabert"
-WEIGHTS_FILE = "model_state.pdparams"  # what PaddleNLP's save_pretrained writes
 
 
 def parse_width_mult(text: str) -> float:
@@ -121,7 +122,7 @@ def check_widths(params_dir: str | Path, widths: list[float]) -> dict[float, Pru
     """The pruned shape of every width, read from the checkpoint's config.json alone (no
     weights, no Paddle), so that a width that splits a head is refused before anything
     is loaded. Raises ValueError with a one-line message naming the widths that fit."""
-    cfg_file = Path(params_dir) / "config.json"
+    cfg_file = Path(params_dir) / MODEL_CONFIG_FILE
     if not cfg_file.is_file():
         raise ValueError(f"{cfg_file} not found: --params_dir must be a checkpoint folder written by training/train.py")
     cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
@@ -192,7 +193,7 @@ def slice_state_dict(full: dict, target: dict) -> dict:
 
 def is_checkpoint(params_path: str | Path) -> bool:
     """True for a checkpoint written by training/prune.py."""
-    cfg = Path(params_path) / "config.json"
+    cfg = Path(params_path) / MODEL_CONFIG_FILE
     return cfg.is_file() and PRUNED_KEY in json.loads(cfg.read_text(encoding="utf-8"))
 
 
@@ -208,7 +209,7 @@ def load_pruned_model(params_path: str | Path):
     import paddle
 
     params_path = Path(params_path)
-    config = json.loads((params_path / "config.json").read_text(encoding="utf-8"))
+    config = json.loads((params_path / MODEL_CONFIG_FILE).read_text(encoding="utf-8"))
     info = config[PRUNED_KEY]
     shape = PrunedShape(
         float(info["width_mult"]),

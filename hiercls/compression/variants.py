@@ -25,7 +25,6 @@ refuses when any of them leaves fp16's range (``fp16_range``).
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
@@ -40,18 +39,25 @@ from hiercls.data.batching import length_sorted_batches
 from hiercls.data.reading import read_examples
 from hiercls.evaluation.metrics import scores
 from hiercls.evaluation.predictor import OnnxPredictor
-from hiercls.export.onnx import EXPORT_META, ONNX_FILE
 from hiercls.runtime import contract
+from hiercls.runtime.artifacts import (
+    DEV_FILE,
+    EXPORT_META,
+    LABEL_FILE,
+    ONNX_FILE,
+    STATIC_GRAPH_FILES,
+    TOKENIZER_FILE,
+    read_export_meta,
+)
 from hiercls.runtime.decoding import sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json
-from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
+from hiercls.runtime.tokenization import TextEncoder
 
 logger = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "fp16", "int8")
 FP16_MAX = 65504.0  # largest finite float16
-NOT_COPIED = ("inference.json", "inference.pdiparams", "inference.pdmodel", "inference.pdiparams.info")
 
 
 class GateError(RuntimeError):
@@ -121,7 +127,7 @@ def evaluate_export(export_dir: str | Path, texts: list[str], y_true: np.ndarray
 
 def text_encoder(export_dir: Path):
     """The export's own tokenizer, as OnnxPredictor and the server build it."""
-    meta = json.loads((export_dir / EXPORT_META).read_text(encoding="utf-8"))
+    meta = read_export_meta(export_dir)
     return TextEncoder(export_dir / TOKENIZER_FILE, meta["max_seq_length"], meta["pad_token_id"], pad_to_multiple_of=1)
 
 
@@ -175,7 +181,7 @@ def check_gate(reference: DevResult, candidate: DevResult, max_f1_drop: float, w
 
 
 def check_export_dir(export_dir: Path) -> None:
-    missing = [n for n in (ONNX_FILE, EXPORT_META, "label.txt") if not (export_dir / n).is_file()]
+    missing = [n for n in (ONNX_FILE, EXPORT_META, LABEL_FILE) if not (export_dir / n).is_file()]
     if missing:
         raise FileNotFoundError(
             f"{export_dir} is not an export folder (missing {missing}): pass a folder written by "
@@ -183,10 +189,10 @@ def check_export_dir(export_dir: Path) -> None:
         )
 
 
-def dev_set(dataset_dir: str | Path, export_dir: str | Path, dev_file: str = "dev.txt") -> tuple[list[str], np.ndarray]:
+def dev_set(dataset_dir: str | Path, export_dir: str | Path, dev_file: str = DEV_FILE) -> tuple[list[str], np.ndarray]:
     """Dev texts and multi-hot labels, read against the export's own label.txt."""
     check_export_dir(Path(export_dir))
-    hierarchy = LabelHierarchy.from_file(Path(export_dir) / "label.txt")
+    hierarchy = LabelHierarchy.from_file(Path(export_dir) / LABEL_FILE)
     examples = read_examples(Path(dataset_dir) / dev_file, hierarchy)
     return [e.text for e in examples], hierarchy.multi_hot([e.labels for e in examples])
 
@@ -205,13 +211,13 @@ def build_variant(
     check_export_dir(export_dir)
     if output_path.resolve() == export_dir.resolve():
         raise ValueError("--output_path must differ from --export_dir: the fp32 model is the gate's reference")
-    meta = json.loads((export_dir / EXPORT_META).read_text(encoding="utf-8"))
+    meta = read_export_meta(export_dir)
     if meta.get("precision", "fp32") != "fp32":
         raise ValueError(f"{export_dir} holds a {meta['precision']} model: convert the fp32 export")
 
     tmp = output_path.with_name(output_path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(export_dir, tmp, ignore=shutil.ignore_patterns(*NOT_COPIED))
+    shutil.copytree(export_dir, tmp, ignore=shutil.ignore_patterns(*STATIC_GRAPH_FILES))
     try:
         t0 = time.time()
         convert(export_dir / ONNX_FILE, tmp / ONNX_FILE, precision)

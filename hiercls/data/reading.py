@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from hiercls.runtime.artifacts import DATA_FILE, DEV_FILE, LABEL_FILE, TEST_FILE, TRAIN_FILE
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import iter_lines
 
@@ -127,11 +128,11 @@ class DatasetFiles:
 
 def dataset_files(
     dataset_dir: str | Path,
-    train_file: str = "train.txt",
-    dev_file: str = "dev.txt",
-    label_file: str = "label.txt",
-    test_file: str = "test.txt",
-    data_file: str = "data.txt",
+    train_file: str = TRAIN_FILE,
+    dev_file: str = DEV_FILE,
+    label_file: str = LABEL_FILE,
+    test_file: str = TEST_FILE,
+    data_file: str = DATA_FILE,
 ) -> DatasetFiles:
     d = Path(dataset_dir)
     if not d.is_dir():

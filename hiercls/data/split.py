@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hiercls.data.reading import dataset_files, read_examples
+from hiercls.runtime.artifacts import TEST_FILE, TRAIN_FILE
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, fresh_dir, iter_lines, swap_dir
 
@@ -63,8 +64,8 @@ def write_split(
     is_test = split_lines(lines, keys, test_ratio, seed)
     out = Path(output_dir)
     tmp = fresh_dir(out.with_name(out.name + ".tmp"))
-    (tmp / "train.txt").write_text("".join(x + "\n" for x, t in zip(lines, is_test) if not t), encoding="utf-8")
-    (tmp / "test.txt").write_text("".join(x + "\n" for x, t in zip(lines, is_test) if t), encoding="utf-8")
+    (tmp / TRAIN_FILE).write_text("".join(x + "\n" for x, t in zip(lines, is_test) if not t), encoding="utf-8")
+    (tmp / TEST_FILE).write_text("".join(x + "\n" for x, t in zip(lines, is_test) if t), encoding="utf-8")
     for src in (files.dev, files.label, files.data):
         if src is not None:
             shutil.copyfile(src, tmp / src.name)

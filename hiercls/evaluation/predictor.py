@@ -2,10 +2,10 @@
 Paddle checkpoint, with the same tokenizer, thresholds and decoder as the server.
 
 Both read label.txt and thresholds.json (per-label thresholds and the decoder
-tuned on dev) from their folder; both batch texts sorted by length, each batch
-padded to its own longest text. The ONNX predictor runs the very bucketing the
-served model step runs (``runtime.bucketing``), so its logits and the server's are
-the same computation.
+tuned on dev) from their folder, as the postprocess does (``LabelDecoder``); both
+batch texts sorted by length, each batch padded to its own longest text. The ONNX
+predictor runs the very bucketing the served model step runs (``runtime.bucketing``),
+so its logits and the server's are the same computation.
 
 With ``long_text`` set (off by default), ``probs`` and ``predict`` score a text
 longer than max_seq_length as overlapping windows and pool their probabilities
@@ -15,7 +15,6 @@ same option; ``logits`` always truncates.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,14 +23,21 @@ import numpy as np
 from hiercls.data.batching import length_sorted_batches
 from hiercls.modeling.checkpoint import load_checkpoint
 from hiercls.modeling.inference import encode, paddle_logits
+from hiercls.runtime.artifacts import (
+    LABEL_FILE,
+    ONNX_FILE,
+    TOKENIZER_FILE,
+    read_export_meta,
+    read_train_meta,
+    train_max_seq_length,
+)
 from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
-from hiercls.runtime.decoding import decode, sigmoid
+from hiercls.runtime.decoding import LabelDecoder, sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.long_text import LongText, fold_windows, split_windows
 from hiercls.runtime.onnx_runner import BucketedOnnxRunner
 from hiercls.runtime.prediction import Prediction, from_decoded
-from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
-from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder
+from hiercls.runtime.tokenization import TextEncoder
 
 BACKENDS = ("paddle", "onnx")
 
@@ -40,10 +46,20 @@ class Predictor:
     """Shared decoding; subclasses provide ``logits`` and ``window_logits``."""
 
     def __init__(self, folder: Path, long_text: LongText | None = None) -> None:
-        self.hierarchy = LabelHierarchy.from_file(folder / "label.txt")
-        self.thresholds = load_thresholds(folder / THRESHOLDS_FILE, self.hierarchy)
-        self.decoder = load_decoder(folder / THRESHOLDS_FILE)
+        self.decoding = LabelDecoder.from_folder(folder)
         self.long_text = long_text
+
+    @property
+    def hierarchy(self) -> LabelHierarchy:
+        return self.decoding.hierarchy
+
+    @property
+    def thresholds(self) -> np.ndarray | float:
+        return self.decoding.thresholds
+
+    @property
+    def decoder(self) -> str:
+        return self.decoding.decoder
 
     def logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """One row per text, each truncated to max_seq_length."""
@@ -63,8 +79,7 @@ class Predictor:
     def decode(
         self, probs: np.ndarray, decoder: str | None = None, thresholds: np.ndarray | float | None = None
     ) -> np.ndarray:
-        t = self.thresholds if thresholds is None else thresholds
-        return decode(probs, t, self.hierarchy, decoder or self.decoder)
+        return self.decoding.override(thresholds, decoder).decode(probs)
 
     def predict(
         self,
@@ -96,7 +111,7 @@ class OnnxPredictor(Predictor):
         workers: calls at once (0: one per core)."""
         export_dir = Path(export_dir)
         super().__init__(export_dir, long_text)
-        meta = json.loads((export_dir / "export_meta.json").read_text(encoding="utf-8"))
+        meta = read_export_meta(export_dir)
         self.encoder = TextEncoder(
             export_dir / TOKENIZER_FILE,
             max_seq_length or meta["max_seq_length"],
@@ -104,7 +119,7 @@ class OnnxPredictor(Predictor):
             pad_to_multiple_of=1,
         )
         self.runner = BucketedOnnxRunner(
-            export_dir / "model.onnx", self.encoder.pad_id, threads, workers, call_overhead_tokens
+            export_dir / ONNX_FILE, self.encoder.pad_id, threads, workers, call_overhead_tokens
         )
         self.session = self.runner.session
         self.run = self.runner.run  # one model call on a padded batch
@@ -145,12 +160,10 @@ class PaddlePredictor(Predictor):
             paddle.set_device(device)
         super().__init__(params_path, long_text)
         self.model, self.tokenizer = load_checkpoint(params_path)
-        meta_file = params_path / "train_meta.json"
-        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
-        self.max_seq_length = max_seq_length or meta.get("max_seq_length", 128)
+        self.max_seq_length = train_max_seq_length(read_train_meta(params_path), max_seq_length)
         if self.model.num_labels != len(self.hierarchy):
             raise ValueError(
-                f"{params_path}: model has {self.model.num_labels} outputs, label.txt {len(self.hierarchy)}"
+                f"{params_path}: model has {self.model.num_labels} outputs, {LABEL_FILE} {len(self.hierarchy)}"
             )
 
     def logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
 from pathlib import Path
 
 import numpy as np
+from wcwidth import wcswidth
 
 from hiercls.data.reading import Example
 from hiercls.evaluation.metrics import report
@@ -28,7 +28,8 @@ def evaluation_report(
 
 def display_width(text: str) -> int:
     """Terminal columns: CJK characters take two, so the per-class table lines up."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    width = wcswidth(text)
+    return width if width >= 0 else len(text)  # -1: a control character, which a label never holds
 
 
 def format_report(rep: dict, train_size: int | None = None) -> str:

@@ -8,7 +8,6 @@ export_meta.json.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from pathlib import Path
@@ -20,21 +19,28 @@ from hiercls.modeling.checkpoint import load_checkpoint
 from hiercls.modeling.fast_tokenizer import write_tokenizer_json
 from hiercls.modeling.inference import encode
 from hiercls.runtime import contract
+from hiercls.runtime.artifacts import (
+    EXPORT_COPIES,
+    EXPORT_META,
+    LABEL_FILE,
+    LEGACY_PROGRAM_FILE,
+    ONNX_FILE,
+    PARAMS_FILE,
+    PROGRAM_FILE,
+    STATIC_PREFIX,
+    read_train_meta,
+    train_max_seq_length,
+)
 from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
-from hiercls.runtime.thresholds import THRESHOLDS_FILE
 
 logger = logging.getLogger(__name__)
-
-EXPORT_META = "export_meta.json"
-ONNX_FILE = "model.onnx"
-COPIED = ("label.txt", THRESHOLDS_FILE, "vocab.txt", "tokenizer_config.json", "train_meta.json")
 
 
 class ParityError(RuntimeError):
     pass
 
 
-def save_static(model, prefix: Path) -> tuple[Path, Path]:
+def save_static(model, folder: Path) -> tuple[Path, Path]:
     import paddle
     from paddle.static import InputSpec
 
@@ -43,9 +49,9 @@ def save_static(model, prefix: Path) -> tuple[Path, Path]:
         InputSpec([None, None], "int64", name=contract.TOKEN_TYPE_IDS),
     ]
     static = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
-    paddle.jit.save(static, str(prefix))
-    program = next(p for p in (prefix.with_suffix(".json"), prefix.with_suffix(".pdmodel")) if p.is_file())
-    return program, prefix.with_suffix(".pdiparams")
+    paddle.jit.save(static, str(folder / STATIC_PREFIX))
+    program = next(folder / p for p in (PROGRAM_FILE, LEGACY_PROGRAM_FILE) if (folder / p).is_file())
+    return program, folder / PARAMS_FILE
 
 
 def to_onnx(program: Path, params: Path, out: Path, opset: int) -> None:
@@ -123,15 +129,14 @@ def export_checkpoint(
 
     params_path, output_path = Path(params_path), Path(output_path)
     model, tokenizer = load_checkpoint(params_path)
-    train_meta_file = params_path / "train_meta.json"
-    train_meta = json.loads(train_meta_file.read_text(encoding="utf-8")) if train_meta_file.is_file() else {}
-    max_seq_length = max_seq_length or train_meta.get("max_seq_length", 128)
+    train_meta = read_train_meta(params_path)
+    max_seq_length = train_max_seq_length(train_meta, max_seq_length)
     texts = parity_texts or train_meta.get("sample_texts")
     if not texts:
         raise ValueError("no texts for the parity check: pass --parity_file (one text per line)")
 
     tmp = fresh_dir(output_path.with_name(output_path.name + ".tmp"))
-    program, params = save_static(model, tmp / "inference")
+    program, params = save_static(model, tmp)
     logger.info("static graph: %s", program.name)
     to_onnx(program, params, tmp / ONNX_FILE, opset)
     fused = {}
@@ -141,11 +146,11 @@ def export_checkpoint(
         logger.info("onnxruntime transformer optimizer fused %s", fused or "nothing")
     diff = check_parity(model, tokenizer, tmp / ONNX_FILE, texts, max_seq_length, tolerance)
     logger.info("ONNX vs Paddle max |logit diff| %.3g on %d texts", diff, len(texts))
-    for name in COPIED:
+    for name in EXPORT_COPIES:
         if (params_path / name).is_file():
             shutil.copy2(params_path / name, tmp / name)
-    if not (tmp / "label.txt").is_file():
-        raise FileNotFoundError(f"{params_path}/label.txt missing: the checkpoint must carry its labels")
+    if not (tmp / LABEL_FILE).is_file():
+        raise FileNotFoundError(f"{params_path}/{LABEL_FILE} missing: the checkpoint must carry its labels")
     write_tokenizer_json(params_path, tmp)
     meta = {
         "num_labels": int(model.num_labels),

@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from hiercls.modeling.encoders import checkpoint_module
+from hiercls.runtime.artifacts import LABEL_FILE, MODEL_CONFIG_FILE, THRESHOLDS_FILE, TRAIN_META
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
-from hiercls.runtime.thresholds import THRESHOLDS_FILE, default_thresholds, save_thresholds
-
-TRAIN_META = "train_meta.json"
+from hiercls.runtime.thresholds import default_thresholds, save_thresholds
 
 
 def save_checkpoint(save_dir: Path, model, tokenizer, hierarchy: LabelHierarchy, meta: dict) -> None:
@@ -23,7 +22,7 @@ def save_checkpoint(save_dir: Path, model, tokenizer, hierarchy: LabelHierarchy,
     tmp = fresh_dir(save_dir.with_name(save_dir.name + ".tmp"))
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
-    hierarchy.save(tmp / "label.txt")
+    hierarchy.save(tmp / LABEL_FILE)
     save_thresholds(tmp / THRESHOLDS_FILE, hierarchy, default_thresholds(hierarchy), source="default")
     atomic_write_json(tmp / TRAIN_META, meta)
     swap_dir(tmp, save_dir)
@@ -32,8 +31,8 @@ def save_checkpoint(save_dir: Path, model, tokenizer, hierarchy: LabelHierarchy,
 def load_checkpoint(params_path: str | Path):
     """(model, tokenizer) from a directory written by training/train.py (or prune.py)."""
     params_path = Path(params_path)
-    if not (params_path / "config.json").is_file():
-        raise FileNotFoundError(f"{params_path} is not a checkpoint directory (no config.json)")
+    if not (params_path / MODEL_CONFIG_FILE).is_file():
+        raise FileNotFoundError(f"{params_path} is not a checkpoint directory (no {MODEL_CONFIG_FILE})")
     encoder = checkpoint_module(params_path)
     if encoder is not None:
         return encoder.load_checkpoint(params_path)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hiercls.runtime.artifacts import TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, VOCAB_FILE
 from hiercls.runtime.io import atomic_write_text
-from hiercls.runtime.tokenization import TOKENIZER_FILE
 
 
 def read_vocab(vocab_file: str | Path) -> dict[str, int]:
@@ -60,13 +60,13 @@ def write_tokenizer_json(checkpoint_dir: str | Path, output_dir: str | Path) -> 
         out = Path(output_dir) / TOKENIZER_FILE
         atomic_write_text(out, own.read_text(encoding="utf-8"))
         return out
-    vocab_file = checkpoint_dir / "vocab.txt"
+    vocab_file = checkpoint_dir / VOCAB_FILE
     if not vocab_file.is_file():
         raise FileNotFoundError(
             f"{vocab_file} not found: the checkpoint must hold a WordPiece vocab.txt "
             "(save it with tokenizer.save_pretrained)"
         )
-    config_file = checkpoint_dir / "tokenizer_config.json"
+    config_file = checkpoint_dir / TOKENIZER_CONFIG_FILE
     config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
     tok = build_wordpiece_tokenizer(vocab_file, do_lower_case=config.get("do_lower_case", True))
     out = Path(output_dir) / TOKENIZER_FILE

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from hiercls.modeling.encoders import PRETRAINED_ENCODERS, encoder_module
 from hiercls.modeling.fast_tokenizer import pre_tokenize
+from hiercls.runtime.artifacts import VOCAB_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def new_model(model_name: str, num_labels: int, vocab: list[str], vocab_dir: Pat
     file is written to vocab_dir, which must live until the tokenizer is saved."""
     from paddlenlp.transformers import ErnieConfig, ErnieForSequenceClassification, ErnieTokenizer
 
-    vocab_file = Path(vocab_dir) / "vocab.txt"
+    vocab_file = Path(vocab_dir) / VOCAB_FILE
     vocab_file.write_text("".join(f"{t}\n" for t in vocab), encoding="utf-8")
     tokenizer = ErnieTokenizer(vocab_file=str(vocab_file))
     cfg = shape_config(model_name)

@@ -19,24 +19,35 @@ import shutil
 from pathlib import Path
 
 from hiercls import runtime
-from hiercls.export.onnx import EXPORT_META, ONNX_FILE
 from hiercls.repository.limits import tokenizer_vocab_size
 from hiercls.repository.triton_config import RepositorySpec, render, repository_configs
+from hiercls.runtime.artifacts import (
+    CONFIG_FILE,
+    EXPORT_META,
+    LABEL_FILE,
+    MODEL_VERSION,
+    ONNX_FILE,
+    PARAMS_FILE,
+    PROGRAM_FILE,
+    PYTHON_MODEL_FILE,
+    RUNTIME_PACKAGE,
+    SPEC_FILE,
+    THRESHOLDS_FILE,
+    TOKENIZER_FILE,
+    read_export_meta,
+)
+from hiercls.runtime.decoding import LabelDecoder
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, atomic_write_text, fresh_dir, swap_dir
-from hiercls.runtime.paddle_runner import PARAMS_FILE, PROGRAM_FILE
-from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_decoder, load_thresholds
-from hiercls.runtime.tokenization import TOKENIZER_FILE
+from hiercls.runtime.thresholds import load_decoder
 from hiercls.serving import backends
 
-SPEC_FILE = "repository.json"
-RUNTIME_PACKAGE = "hiercls_runtime"
 BACKENDS_DIR = Path(backends.__file__).parent
 RUNTIME_DIR = Path(runtime.__file__).parent
 
 
 def spec_from_export(export_dir: str | Path, **overrides) -> RepositorySpec:
-    meta = json.loads((Path(export_dir) / EXPORT_META).read_text(encoding="utf-8"))
+    meta = read_export_meta(export_dir)
     fields = dict(
         num_labels=meta["num_labels"], max_seq_length=meta["max_seq_length"], pad_token_id=meta["pad_token_id"]
     )
@@ -53,7 +64,7 @@ PADDLE_ONLY = ("paddle_runner.py",)
 
 
 def _python_model(version_dir: Path, backend_file: str, with_paddle: bool = False) -> None:
-    shutil.copy2(BACKENDS_DIR / backend_file, version_dir / "model.py")
+    shutil.copy2(BACKENDS_DIR / backend_file, version_dir / PYTHON_MODEL_FILE)
     skip = ("__pycache__", "*.pyc", *(() if with_paddle else PADDLE_ONLY))
     shutil.copytree(RUNTIME_DIR, version_dir / RUNTIME_PACKAGE, ignore=shutil.ignore_patterns(*skip))
 
@@ -64,15 +75,14 @@ def model_files(runtime: str) -> tuple[str, ...]:
 
 
 def _check_export(export_dir: Path, runtime: str = "onnx") -> LabelHierarchy:
-    needed = (*model_files(runtime), TOKENIZER_FILE, "label.txt", EXPORT_META)
+    needed = (*model_files(runtime), TOKENIZER_FILE, LABEL_FILE, EXPORT_META)
     missing = [n for n in needed if not (export_dir / n).is_file()]
     if missing:
         raise FileNotFoundError(
             f"{export_dir} is not an export folder: missing {missing} (run builders/export_model.py)"
         )
-    hierarchy = LabelHierarchy.from_file(export_dir / "label.txt")
-    load_thresholds(export_dir / THRESHOLDS_FILE, hierarchy)  # fail here, not at server start
-    return hierarchy
+    # What the postprocess will load: fail here, not at server start.
+    return LabelDecoder.from_folder(export_dir).hierarchy
 
 
 def build_repository(export_dir: str | Path, output_dir: str | Path, spec: RepositorySpec) -> list[str]:
@@ -80,12 +90,12 @@ def build_repository(export_dir: str | Path, output_dir: str | Path, spec: Repos
     export_dir, output_dir = Path(export_dir), Path(output_dir)
     hierarchy = _check_export(export_dir, spec.runtime)
     if len(hierarchy) != spec.num_labels:
-        raise ValueError(f"spec has {spec.num_labels} labels, {export_dir}/label.txt has {len(hierarchy)}")
+        raise ValueError(f"spec has {spec.num_labels} labels, {export_dir}/{LABEL_FILE} has {len(hierarchy)}")
     names = spec.names
     configs = repository_configs(spec)
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = fresh_dir(output_dir / ".staging")
-    version = {name: staging / name / "1" for name in configs}
+    version = {name: staging / name / MODEL_VERSION for name in configs}
     for d in version.values():
         d.mkdir(parents=True, exist_ok=True)
 
@@ -98,12 +108,12 @@ def build_repository(export_dir: str | Path, output_dir: str | Path, spec: Repos
         _python_model(version[names.model], f"{spec.runtime}_model.py", with_paddle=spec.runtime == "paddle")
 
     _python_model(version[names.postprocess], "postprocess.py")
-    for f in ("label.txt", THRESHOLDS_FILE):
+    for f in (LABEL_FILE, THRESHOLDS_FILE):
         if (export_dir / f).is_file():
             shutil.copy2(export_dir / f, version[names.postprocess] / f)
 
     for name, config in configs.items():
-        atomic_write_text(staging / name / "config.pbtxt", render(config))
+        atomic_write_text(staging / name / CONFIG_FILE, render(config))
 
     previous = _previous_models(output_dir)
     for name in configs:

@@ -9,13 +9,15 @@ the ``gpu`` target (model step = Triton's onnxruntime backend, NGC image).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, fields
+from typing import Any, Literal
 
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
 from hiercls.runtime import contract
+from hiercls.runtime.artifacts import ONNX_FILE
 from hiercls.runtime.bucketing import DEFAULT_CALL_OVERHEAD_TOKENS
 from hiercls.runtime.contract import ModelNames, model_names
 from hiercls.runtime.long_text import DEFAULT_POOL, DEFAULT_STRIDE, LongText
@@ -118,6 +120,19 @@ class RepositorySpec:
         return cls(**d)
 
 
+def spec_defaults() -> dict[str, Any]:
+    """RepositorySpec's field defaults, for CLIs to show and fall back to: a serving
+    default is written once, in the dataclass."""
+    return {f.name: f.default for f in fields(RepositorySpec) if f.default is not MISSING}
+
+
+def spec_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The RepositorySpec fields among ``values`` (a CLI's ``vars(args)``, whose flags
+    store under the field names), None (not given) left out and lists made tuples."""
+    names = {f.name for f in fields(RepositorySpec)}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in names and v is not None}
+
+
 def tensor(cls, name: str, dtype: str, dims: list[int]):
     return cls(name=name, data_type=getattr(mc, dtype), dims=dims)
 
@@ -188,7 +203,7 @@ def model_config(spec: RepositorySpec) -> mc.ModelConfig:
             _params(c, paddle_mkldnn=str(spec.paddle_mkldnn).lower())
     else:
         c.backend = "onnxruntime"
-        c.default_model_filename = "model.onnx"
+        c.default_model_filename = ONNX_FILE
         c.instance_group.add(count=spec.model_instances, kind=mc.ModelInstanceGroup.KIND_GPU)
         if spec.tensorrt_fp16:
             trt = c.optimization.execution_accelerators.gpu_execution_accelerator.add(name="tensorrt")

@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from . import contract
+from .artifacts import PARAMS_FILE, PROGRAM_FILE
 from .bucketing import DEFAULT_CALL_OVERHEAD_TOKENS, BucketedRunner
 
-PROGRAM_FILE = "inference.json"
-PARAMS_FILE = "inference.pdiparams"
 # oneDNN keeps compiled primitives per input shape; ragged batches bring many shapes,
 # so the cache is bounded (Paddle's 0 means unbounded: memory would grow with traffic).
 MKLDNN_CACHE_CAPACITY = 64

@@ -1,4 +1,5 @@
-"""Per-label decision thresholds, stored next to label.txt as thresholds.json."""
+"""Per-label decision thresholds, stored next to label.txt as thresholds.json
+(``artifacts.THRESHOLDS_FILE``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .artifacts import LABEL_FILE
 from .hierarchy import LabelHierarchy
 from .io import atomic_write_json
 
-THRESHOLDS_FILE = "thresholds.json"
 DEFAULT_THRESHOLD = 0.5
 
 
@@ -48,7 +49,9 @@ def load_thresholds(path: str | Path, hierarchy: LabelHierarchy) -> np.ndarray:
     unknown = sorted(set(table) - set(hierarchy.labels))
     missing = [x for x in hierarchy.labels if x not in table]
     if unknown or missing:
-        raise ValueError(f"{path}: thresholds do not match label.txt (unknown: {unknown[:5]}, missing: {missing[:5]})")
+        raise ValueError(
+            f"{path}: thresholds do not match {LABEL_FILE} (unknown: {unknown[:5]}, missing: {missing[:5]})"
+        )
     out = np.array([float(table[x]) for x in hierarchy.labels], dtype=np.float32)
     check_range(out, str(path))
     return out

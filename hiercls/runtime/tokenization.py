@@ -23,7 +23,6 @@ try:  # inside a built model repository
 except ImportError:
     from hiercls.runtime.long_text import LongText, split_windows
 
-TOKENIZER_FILE = "tokenizer.json"
 # Texts are truncated to max_seq_length tokens; this bounds what a request may send.
 DEFAULT_MAX_TEXT_CHARS = 20_000
 

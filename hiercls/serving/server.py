@@ -7,7 +7,7 @@ As a library, ``TritonServer`` is a context manager that starts the server on fr
 ports, waits until every model is ready and always stops it with its stubs; tests,
 benchmarks and the demo use it.
 
-What the supervisor adds to a bare ``tritonserver`` (README, "Deployment"):
+What the supervisor adds to a bare ``tritonserver`` (deploy/README.md):
 
 - a private working folder per run (mkdtemp, 0700, checked), never a shared name;
 - HTTP and metrics on loopback whatever ``--host`` says (Triton 2.51's HTTP frontend
@@ -43,6 +43,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hiercls.runtime.artifacts import CONFIG_FILE, SPEC_FILE
 from hiercls.serving import procs
 from hiercls.serving.procs import free_port  # noqa: F401  (kept importable from here)
 
@@ -209,7 +210,7 @@ class TritonServer:
 
     def start(self) -> TritonServer:
         repo = Path(self.model_repository)
-        if not (repo / "repository.json").is_file() and not any(repo.glob("*/config.pbtxt")):
+        if not (repo / SPEC_FILE).is_file() and not any(repo.glob(f"*/{CONFIG_FILE}")):
             raise ServerError(f"{repo} holds no models: run builders/build_repository.py first")
         root = pytriton_root()
         self._check_ports()

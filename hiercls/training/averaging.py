@@ -8,14 +8,14 @@ picks the epoch, so test data still plays no part.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
 
 import numpy as np
 
-from hiercls.modeling.checkpoint import TRAIN_META, load_checkpoint, save_checkpoint
+from hiercls.modeling.checkpoint import load_checkpoint, save_checkpoint
+from hiercls.runtime.artifacts import LABEL_FILE, read_train_meta
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.training.selection import evaluate_micro_f1
 
@@ -52,8 +52,8 @@ def average_last_epochs(
     if len(chosen) < 2:
         logger.info("averaging: %d epoch file(s) in %s, nothing to average", len(chosen), epochs_dir)
         return {"kept": False, "epochs": chosen}
-    hierarchy = LabelHierarchy.from_file(save_dir / "label.txt")
-    meta = json.loads((save_dir / TRAIN_META).read_text(encoding="utf-8"))
+    hierarchy = LabelHierarchy.from_file(save_dir / LABEL_FILE)
+    meta = read_train_meta(save_dir)
     model, tokenizer = load_checkpoint(save_dir)
     pad_id = int(tokenizer.pad_token_id)
     best = evaluate_micro_f1(model, dev_ids, y_dev, hierarchy, batch_size, pad_id)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from hiercls.evaluation.predictor import load_predictor
+from hiercls.runtime.artifacts import EXPORT_META, LABEL_FILE, MODEL_CONFIG_FILE, ONNX_FILE, WEIGHTS_FILE
 from hiercls.runtime.decoding import sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_bytes
@@ -35,19 +36,19 @@ class TeacherError(ValueError):
 
 def teacher_backend(teacher_path: Path) -> str:
     """``onnx`` for an export folder (faster on CPU), ``paddle`` for a checkpoint."""
-    if (teacher_path / "model.onnx").is_file() and (teacher_path / "export_meta.json").is_file():
+    if (teacher_path / ONNX_FILE).is_file() and (teacher_path / EXPORT_META).is_file():
         return "onnx"
-    if (teacher_path / "config.json").is_file():
+    if (teacher_path / MODEL_CONFIG_FILE).is_file():
         return "paddle"
     raise TeacherError(
-        f"--teacher_path {teacher_path} is neither an export folder (model.onnx + export_meta.json) "
-        "nor a training checkpoint (config.json)"
+        f"--teacher_path {teacher_path} is neither an export folder ({ONNX_FILE} + {EXPORT_META}) "
+        f"nor a training checkpoint ({MODEL_CONFIG_FILE})"
     )
 
 
 def _digest(teacher_path: Path, texts: Sequence[str], max_seq_length: int) -> str:
     h = hashlib.sha256(f"{max_seq_length}\n".encode())
-    for name in ("model.onnx", "model_state.pdparams", "label.txt"):
+    for name in (ONNX_FILE, WEIGHTS_FILE, LABEL_FILE):
         f = teacher_path / name
         if f.is_file():
             st = f.stat()
@@ -74,7 +75,7 @@ def teacher_logits(
     if not teacher_path.is_dir():
         raise TeacherError(f"--teacher_path {teacher_path} does not exist")
     backend = teacher_backend(teacher_path)
-    theirs = LabelHierarchy.from_file(teacher_path / "label.txt")
+    theirs = LabelHierarchy.from_file(teacher_path / LABEL_FILE)
     diff = theirs.difference(hierarchy, "the teacher", "this data set")
     if diff:
         raise TeacherError(f"the teacher at {teacher_path} was trained on other labels: {diff}")

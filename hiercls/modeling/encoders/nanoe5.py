@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 
 from hiercls.data.batching import length_sorted_batches, pad_batch
+from hiercls.runtime.artifacts import TOKENIZER_FILE
 from hiercls.runtime.io import atomic_write_json, atomic_write_text
-from hiercls.runtime.tokenization import TOKENIZER_FILE
 
 logger = logging.getLogger(__name__)
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 try:
     from hiercls_runtime import contract, guards
+    from hiercls_runtime.artifacts import ONNX_FILE
     from hiercls_runtime.model_step import execute_requests, runner_options
     from hiercls_runtime.onnx_runner import BucketedOnnxRunner
     from hiercls_runtime.triton_args import output_dtypes, parse_args
 except ImportError:
     from hiercls.runtime import contract, guards
+    from hiercls.runtime.artifacts import ONNX_FILE
     from hiercls.runtime.model_step import execute_requests, runner_options
     from hiercls.runtime.onnx_runner import BucketedOnnxRunner
     from hiercls.runtime.triton_args import output_dtypes, parse_args
-
-MODEL_FILE = "model.onnx"
 
 
 class TritonPythonModel:
@@ -29,7 +29,7 @@ class TritonPythonModel:
         config, params, version_dir = parse_args(args)
         self.dtypes = output_dtypes(pb_utils, config)
         self.pad_id = int(params["pad_token_id"])
-        self.runner = BucketedOnnxRunner(version_dir / MODEL_FILE, self.pad_id, **runner_options(params))
+        self.runner = BucketedOnnxRunner(version_dir / ONNX_FILE, self.pad_id, **runner_options(params))
         self.limits = guards.IdLimits.from_params(params)  # direct callers are checked too (issue 14)
 
     def execute(self, requests):

@@ -17,20 +17,18 @@ import numpy as np
 
 try:
     from hiercls_runtime import contract
-    from hiercls_runtime.decoding import decode, sigmoid
+    from hiercls_runtime.artifacts import LABEL_FILE
+    from hiercls_runtime.decoding import LabelDecoder, sigmoid
     from hiercls_runtime.hierarchy import LabelHierarchy
     from hiercls_runtime.long_text import fold_windows
-    from hiercls_runtime.thresholds import THRESHOLDS_FILE, load_thresholds
     from hiercls_runtime.triton_args import output_dtypes, parse_args
 except ImportError:
     from hiercls.runtime import contract
-    from hiercls.runtime.decoding import decode, sigmoid
+    from hiercls.runtime.artifacts import LABEL_FILE
+    from hiercls.runtime.decoding import LabelDecoder, sigmoid
     from hiercls.runtime.hierarchy import LabelHierarchy
     from hiercls.runtime.long_text import fold_windows
-    from hiercls.runtime.thresholds import THRESHOLDS_FILE, load_thresholds
     from hiercls.runtime.triton_args import output_dtypes, parse_args
-
-LABEL_FILE = "label.txt"
 
 
 def pack_predictions(
@@ -56,13 +54,12 @@ class TritonPythonModel:
         self.pb = pb_utils
         config, params, version_dir = parse_args(args)
         self.dtypes = output_dtypes(pb_utils, config)
-        self.hierarchy = LabelHierarchy.from_file(version_dir / LABEL_FILE)
-        self.thresholds = load_thresholds(version_dir / THRESHOLDS_FILE, self.hierarchy)
-        self.decoder = params.get("decoder", "closure")
+        # The decoder is the config's (the builder wrote the tuned one there, or a flag's).
+        self.decoding = LabelDecoder.from_folder(version_dir, params.get("decoder", "closure"))
         self.pool = params.get("long_text_pool")  # None: one row per text, nothing to fold
         num_labels = int(params["num_labels"])
-        if num_labels != len(self.hierarchy):
-            raise ValueError(f"config says {num_labels} labels, {LABEL_FILE} has {len(self.hierarchy)}")
+        if num_labels != len(self.decoding):
+            raise ValueError(f"config says {num_labels} labels, {LABEL_FILE} has {len(self.decoding)}")
 
     def execute(self, requests):
         pb = self.pb
@@ -74,8 +71,8 @@ class TritonPythonModel:
                 if self.pool is not None:
                     text_index = pb.get_input_tensor_by_name(request, contract.TEXT_INDEX).as_numpy()
                     probs = fold_windows(probs, text_index, self.pool)
-                pred = decode(probs, self.thresholds, self.hierarchy, self.decoder)
-                labels, conf, paths = pack_predictions(probs, pred, self.hierarchy)
+                pred = self.decoding.decode(probs)
+                labels, conf, paths = pack_predictions(probs, pred, self.decoding.hierarchy)
                 responses.append(
                     pb.InferenceResponse(
                         output_tensors=[

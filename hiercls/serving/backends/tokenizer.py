@@ -11,13 +11,15 @@ from __future__ import annotations
 
 try:  # inside a built model repository
     from hiercls_runtime import contract
+    from hiercls_runtime.artifacts import TOKENIZER_FILE
     from hiercls_runtime.long_text import LongText
-    from hiercls_runtime.tokenization import TOKENIZER_FILE, TextEncoder, TextError
+    from hiercls_runtime.tokenization import TextEncoder, TextError
     from hiercls_runtime.triton_args import output_dtypes, parse_args
 except ImportError:  # from the source tree
     from hiercls.runtime import contract
+    from hiercls.runtime.artifacts import TOKENIZER_FILE
     from hiercls.runtime.long_text import LongText
-    from hiercls.runtime.tokenization import TOKENIZER_FILE, TextEncoder, TextError
+    from hiercls.runtime.tokenization import TextEncoder, TextError
     from hiercls.runtime.triton_args import output_dtypes, parse_args
 
 
