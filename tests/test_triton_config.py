@@ -93,15 +93,10 @@ def test_invalid_spec_is_refused(bad):
 
 
 def test_build_repository_flags_default_to_the_spec_and_map_onto_its_fields():
-    import importlib.util
-
+    from hiercls.cli.build_repository import build_parser
     from hiercls.repository.triton_config import spec_defaults, spec_fields
 
-    path = Path(__file__).resolve().parents[1] / "builders" / "build_repository.py"
-    module_spec = importlib.util.spec_from_file_location("build_repository_cli", path)
-    cli = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(cli)
-    parser = cli.build_parser()
+    parser = build_parser()
 
     given = spec_fields(vars(parser.parse_args([])))
     # Defaults are the dataclass's own; None (the export's max_seq_length, decoder) is left out.
