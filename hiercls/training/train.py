@@ -353,7 +353,6 @@ class ClassifierLoop(EpochLoop):
         }
         if self.lead and p["best_epoch"]:
             if c.average_last_epochs > 1:
-
                 epochs_dir = epoch_weights_dir(c.save_dir)
                 summary["averaging"] = average_last_epochs(
                     c.save_dir, epochs_dir, c.average_last_epochs, self.dev_ids, self.y_dev, c.batch_size
