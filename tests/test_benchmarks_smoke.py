@@ -9,6 +9,7 @@ a shared CI machine mean nothing.
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 
@@ -155,3 +156,33 @@ def test_paddlenlp_pattern_is_served_beside_ours_and_both_answer(checkpoint, exp
     assert report["result"]["tiny PaddleNLP pattern"]["single8"]["rows_per_execution"] == 1
     assert [r["pair"] for r in report["ratios"]] == ["tiny: ours / PaddleNLP pattern"]
     assert (tmp_path / "smoke_vs.png").stat().st_size > 0
+
+
+def test_quality_frontier_and_threshold_policies_report_the_test_split(export_dir, sample_dir, tmp_path):
+    from benchmarks.quality import frontier, threshold_policies
+
+    out = tmp_path / "frontier"
+    frontier.main(
+        ["--dataset_dir", str(sample_dir), "--model", f"tiny={export_dir}", "--rounds", "1", "--batches", "1",
+         "--batch_size", "8", "--output", str(out)]
+    )  # fmt: skip
+    rep = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    (row,) = rep["models"]
+    assert row["cost_vs_reference"] == 1.0 and row["ms_per_text"] > 0
+    for split in ("dev", "test"):
+        for policy in ("tuned", "0.5"):
+            assert 0.0 <= row[split][policy]["micro_f1"] <= 1.0
+            assert row[split][policy]["violation_rate"] == 0.0
+    assert out.with_suffix(".png").stat().st_size > 1000
+
+    out = tmp_path / "policies"
+    threshold_policies.main(["--dataset_dir", str(sample_dir), "--model", f"tiny={export_dir}", "--output", str(out)])
+    rows = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))["models"]["tiny"]
+    assert sum(r["chosen"] for r in rows) == 1
+    # The chosen row is the best out-of-fold score among the tuner's candidates.
+    def oof(r: dict) -> float:
+        return (r["dev_out_of_fold"]["micro_f1"] + r["dev_out_of_fold"]["macro_f1"]) / 2
+
+    candidates = [r for r in rows if r["policy"] != "per_label(unshrunk)"]
+    chosen = next(r for r in rows if r["chosen"])
+    assert oof(chosen) >= max(oof(r) for r in candidates) - 1e-5

@@ -111,7 +111,7 @@ def _fit(probs: np.ndarray, y_true: np.ndarray, policy: Policy) -> np.ndarray:
     for j in range(n_labels):
         n = int(y[:, j].sum())
         own = best_f1_threshold(probs[:, j], y[:, j]) if n else shared
-        w = n / (n + policy.strength)
+        w = n / (n + policy.strength) if n + policy.strength > 0 else 0.0
         out[j] = w * own + (1 - w) * shared
     return out
 
