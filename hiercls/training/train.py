@@ -362,6 +362,12 @@ class ClassifierLoop(EpochLoop):
                     c.save_dir, self.dev_ids, self.y_dev, self.hierarchy, c.batch_size, self.pad_id
                 )
             atomic_write_json(c.save_dir / TRAIN_HISTORY, summary)
+        if self.world > 1:
+            import paddle.distributed as dist
+
+            # Leave together: a rank that exits while the lead still writes (and hosts
+            # the launcher's TCP store) can make the lead abort at shutdown (SIGABRT seen in CI).
+            dist.barrier()
         return summary
 
 
