@@ -113,6 +113,17 @@ def shown(path: str | Path) -> Path:
     return p.relative_to(ROOT) if p.is_relative_to(ROOT) else p
 
 
+def name_value_pairs(specs: Sequence[str] | None, flag: str, parser) -> dict[str, str]:
+    """{NAME: VALUE} from repeated ``--flag NAME=VALUE`` arguments; a malformed one is a usage error."""
+    out = {}
+    for spec in specs or []:
+        name, sep, value = spec.partition("=")
+        if not sep or not name:
+            parser.error(f"{flag} wants NAME=VALUE, got {spec!r}")
+        out[name] = value
+    return out
+
+
 def require_repository(repository: Path, shape: str) -> Path:
     from hiercls.runtime.artifacts import SPEC_FILE
 

@@ -22,19 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import interleaved_ms_per_item, machine_line, md_table, onnx_batches_runner, write_report
+from benchmarks.common import (
+    interleaved_ms_per_item,
+    machine_line,
+    md_table,
+    name_value_pairs,
+    onnx_batches_runner,
+    write_report,
+)
 
 logger = logging.getLogger("frontier")
-
-
-def pairs(specs: list[str], what: str, ap: argparse.ArgumentParser) -> dict[str, str]:
-    out = {}
-    for spec in specs or []:
-        name, sep, value = spec.partition("=")
-        if not sep or not name:
-            ap.error(f"{what} wants NAME=VALUE, got {spec!r}")
-        out[name] = value
-    return out
 
 
 def quality(predictor, examples, hierarchy) -> dict:
@@ -96,8 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=0, help="onnxruntime threads per timed call (0: all cores).")
     ap.add_argument("--output", default="build/quality/frontier", help="Report path without suffix.")
     args = ap.parse_args(argv)
-    models = pairs(args.model, "--model", ap)
-    recipes = pairs(args.recipe, "--recipe", ap)
+    models = name_value_pairs(args.model, "--model", ap)
+    recipes = name_value_pairs(args.recipe, "--recipe", ap)
 
     from hiercls.data.reading import read_examples
     from hiercls.evaluation.predictor import OnnxPredictor

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import machine_line, md_table, write_report
+from benchmarks.common import machine_line, md_table, name_value_pairs, write_report
 
 logger = logging.getLogger("threshold_policies")
 
@@ -42,8 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     policies = (*POLICIES, Policy("per_label", 0.0))
     md = ["# Threshold policies: dev in-sample, dev out of fold, held-out test", "", f"Machine: {machine_line()}", ""]
     result = {}
-    for spec in args.model:
-        name, _, folder = spec.partition("=")
+    for name, folder in name_value_pairs(args.model, "--model", ap).items():
         predictor = OnnxPredictor(folder)
         h = predictor.hierarchy
         chosen = _chosen(Path(folder))
