@@ -186,3 +186,39 @@ def test_quality_frontier_and_threshold_policies_report_the_test_split(export_di
     candidates = [r for r in rows if r["policy"] != "per_label(unshrunk)"]
     chosen = next(r for r in rows if r["chosen"])
     assert oof(chosen) >= max(oof(r) for r in candidates) - 1e-5
+
+
+def test_frontier_keeps_earlier_rows_and_times_against_an_untrained_reference(export_dir, sample_dir, tmp_path):
+    from benchmarks.quality import frontier, reference_export
+
+    # A 1-layer e5 stand-in, exported like a trained model: it is only timed.
+    ref = tmp_path / "ref_export"
+    reference_export.main(
+        ["--dataset_dir", str(sample_dir), "--keep_layers", "0", "--max_seq_length", "32", "--output_path", str(ref)]
+    )
+    assert (ref / "model.onnx").is_file() and (ref / "label.txt").is_file()
+
+    common = ["--dataset_dir", str(sample_dir), "--rounds", "1", "--batches", "1", "--batch_size", "8"]
+    first = tmp_path / "first"
+    frontier.main([*common, "--model", f"old={export_dir}", "--reference", f"e5-1l={ref}", "--output", str(first)])
+    old = json.loads(first.with_suffix(".json").read_text(encoding="utf-8"))
+    assert old["reference"] == "e5-1l" and [r["name"] for r in old["models"]] == ["old"]
+
+    second = tmp_path / "second"
+    frontier.main(
+        [*common, "--model", f"new={export_dir}", "--reference", f"e5-1l={ref}", "--earlier",
+         str(first.with_suffix(".json")), "--output", str(second)]
+    )  # fmt: skip
+    rep = json.loads(second.with_suffix(".json").read_text(encoding="utf-8"))
+    rows = {r["name"]: r for r in rep["models"]}
+    assert set(rows) == {"new", "old"}
+    assert rows["old"]["cost_vs_reference"] == old["models"][0]["cost_vs_reference"]
+    assert "earlier_report" in rows["old"] and "earlier_report" not in rows["new"]
+    assert "(earlier run)" in second.with_suffix(".md").read_text(encoding="utf-8")
+
+    # Costs relative to another 1.0x cannot share a table.
+    with pytest.raises(SystemExit):
+        frontier.main(
+            [*common, "--model", f"new={export_dir}", "--earlier", str(first.with_suffix(".json")),
+             "--output", str(tmp_path / "third")]
+        )  # fmt: skip

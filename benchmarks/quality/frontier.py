@@ -11,6 +11,14 @@ users get. Each model is scored on dev and test with its thresholds.json and wit
 CPU cost: onnxruntime on this machine's cores, batches of 32 random test texts,
 models interleaved round by round (a shared host's load falls on all alike);
 the median of the rounds. Writes <output>.md, .json and .png (F1 against ms/text).
+
+Trained models live in build/, which does not travel between machines. Two flags keep
+the table whole without training everything again:
+  --reference NAME=EXPORT   the 1.0x of the cost column, timed but not scored: an
+                            untrained export of the reference's shape does (cost is the
+                            graph's, not the weights'; benchmarks.quality.reference_export)
+  --earlier REPORT.json     rows of an earlier report (same reference name) that no
+                            --model of this run replaces, kept as they were measured
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from benchmarks.common import (
     md_table,
     name_value_pairs,
     onnx_batches_runner,
+    read_json,
     write_report,
 )
 
@@ -76,6 +85,24 @@ def plot(rows: list[dict], path: Path) -> None:
     tmp.replace(path)
 
 
+def earlier_rows(path: Path, ref_name: str, replaced: set[str], ap) -> list[dict]:
+    """Rows of an earlier frontier report, kept only when their cost has the same 1.0x."""
+    try:
+        old = read_json(path)
+    except (OSError, ValueError) as e:
+        ap.error(f"--earlier {path}: {e}")
+    rows = old.get("models") or []
+    # Reports from before --reference named no reference: their first row was the 1.0x.
+    old_ref = old.get("reference") or (rows[0]["name"] if rows else None)
+    if old_ref != ref_name:
+        ap.error(f"--earlier {path}: its costs are relative to {old_ref}, this run's to {ref_name}")
+    kept = []
+    for r in rows:
+        if r["name"] not in replaced:
+            kept.append({**r, "earlier_report": r.get("earlier_report") or f"{path} ({old.get('machine', '?')})"})
+    return kept
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     ap = argparse.ArgumentParser(
@@ -87,6 +114,10 @@ def main(argv: list[str] | None = None) -> None:
         "--model", action="append", required=True, help="NAME=EXPORT_DIR, repeatable; the first is the 1.0x reference."
     )
     ap.add_argument("--recipe", action="append", help="NAME=how it was made, shown in the table.")
+    ap.add_argument(
+        "--reference", help="NAME=EXPORT_DIR timed as the 1.0x cost but not scored (default: the first --model)."
+    )
+    ap.add_argument("--earlier", help="An earlier report's .json: its rows that no --model replaces are kept.")
     ap.add_argument("--batch_size", type=int, default=32, help="Texts per timed call.")
     ap.add_argument("--batches", type=int, default=8, help="Timed batches per round.")
     ap.add_argument("--rounds", type=int, default=7, help="Interleaved timing rounds.")
@@ -95,6 +126,11 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     models = name_value_pairs(args.model, "--model", ap)
     recipes = name_value_pairs(args.recipe, "--recipe", ap)
+    reference = name_value_pairs([args.reference] if args.reference else None, "--reference", ap)
+    ref_name = next(iter(reference), None) or next(iter(models))
+    if reference and ref_name in models:
+        ap.error(f"--reference {ref_name} is also a --model: drop --reference to use that model as 1.0x")
+    earlier = earlier_rows(Path(args.earlier), ref_name, set(models), ap) if args.earlier else []
 
     from hiercls.data.reading import read_examples
     from hiercls.evaluation.predictor import OnnxPredictor
@@ -130,15 +166,24 @@ def main(argv: list[str] | None = None) -> None:
         ]
         runs[name] = onnx_batches_runner(predictor.session, batches)
         runs[name]()  # warm-up
+    for name, folder in reference.items():
+        predictor = OnnxPredictor(folder, threads=args.threads, workers=1)
+        batches = [
+            predictor.encoder.encode([test[i].text for i in picks[b * args.batch_size : (b + 1) * args.batch_size]])
+            for b in range(args.batches)
+        ]
+        runs[name] = onnx_batches_runner(predictor.session, batches)
+        runs[name]()
     timings = interleaved_ms_per_item(
         runs, args.rounds, args.batch_size * args.batches, lambda r: logger.info("timing round %d/%d", r, args.rounds)
     )
-    ref = statistics.median(timings[rows[0]["name"]])
+    ref = statistics.median(timings[ref_name])
     for r in rows:
         median = statistics.median(timings[r["name"]])
         r["ms_per_text"] = round(median, 3)
         r["cost_vs_reference"] = round(median / ref, 3)
         r["ms_per_text_rounds"] = [round(x, 3) for x in timings[r["name"]]]
+    rows += earlier
 
     def pct(x: float) -> str:
         return f"{100 * x:.2f}"
@@ -171,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{r['ms_per_text']:.2f}",
                 f"{r['cost_vs_reference']:.2f}x",
                 r["onnx_mb"],
-                r["recipe"],
+                r["recipe"] + (" (earlier run)" if r.get("earlier_report") else ""),
             ]
             for r in rows
         ],
@@ -192,10 +237,18 @@ def main(argv: list[str] | None = None) -> None:
         "",
         f"Thresholds as in each model's thresholds.json (chosen out of fold on dev); '0.5' uses 0.5 for every "
         f"label with the same decoder. Cost: median of {args.rounds} interleaved rounds of {args.batches} batches "
-        f"of {args.batch_size} test texts, relative to {rows[0]['name']}.",
+        f"of {args.batch_size} test texts, relative to {ref_name}"
+        + (f" (an untrained export of its shape, timed only: {reference[ref_name]})" if reference else "")
+        + "."
+        + (
+            f" Rows marked 'earlier run' are kept from {args.earlier} as measured there (same reference)."
+            if earlier
+            else ""
+        ),
         "",
     ]
-    write_report(out, md, {"machine": machine_line(), "dataset_dir": str(data), "models": rows})
+    report_json = {"machine": machine_line(), "dataset_dir": str(data), "reference": ref_name, "models": rows}
+    write_report(out, md, report_json)
 
 
 if __name__ == "__main__":
