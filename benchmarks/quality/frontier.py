@@ -113,7 +113,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--model", action="append", required=True, help="NAME=EXPORT_DIR, repeatable; the first is the 1.0x reference."
     )
-    ap.add_argument("--recipe", action="append", help="NAME=how it was made, shown in the table.")
+    ap.add_argument(
+        "--recipe", action="append", help="NAME=how it was made, shown in the table (also for --earlier rows)."
+    )
     ap.add_argument(
         "--reference", help="NAME=EXPORT_DIR timed as the 1.0x cost but not scored (default: the first --model)."
     )
@@ -131,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     if reference and ref_name in models:
         ap.error(f"--reference {ref_name} is also a --model: drop --reference to use that model as 1.0x")
     earlier = earlier_rows(Path(args.earlier), ref_name, set(models), ap) if args.earlier else []
+    for r in earlier:  # a recipe can be re-described (its script changed since)
+        r["recipe"] = recipes.get(r["name"], r["recipe"])
 
     from hiercls.data.reading import read_examples
     from hiercls.evaluation.predictor import OnnxPredictor
@@ -229,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
         "",
         f"Machine: {machine_line()}. Command: `python -m benchmarks.quality.frontier "
         + " ".join(f"--model {n}={f}" for n, f in models.items())
+        + "".join(f" --reference {n}={f}" for n, f in reference.items())
+        + (f" --earlier {args.earlier}" if args.earlier else "")
         + "`",
         "",
         f"![frontier]({out.with_suffix('.png').name})",
