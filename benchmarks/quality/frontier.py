@@ -111,7 +111,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--dataset_dir", required=True, help="Split folder with dev.txt, test.txt and label.txt.")
     ap.add_argument(
-        "--model", action="append", required=True, help="NAME=EXPORT_DIR, repeatable; the first is the 1.0x reference."
+        "--model",
+        action="append",
+        required=True,
+        help="NAME=EXPORT_DIR, repeatable; without --reference the first is the 1.0x.",
     )
     ap.add_argument(
         "--recipe", action="append", help="NAME=how it was made, shown in the table (also for --earlier rows)."
@@ -148,6 +151,15 @@ def main(argv: list[str] | None = None) -> None:
     dev = read_examples(data / DEV_FILE, hierarchy)
     test = read_examples(data / TEST_FILE, hierarchy)
     picks = np.random.default_rng(0).choice(len(test), size=args.batch_size * args.batches, replace=False)
+    picked = [test[i].text for i in picks]
+    timed_texts = [picked[b * args.batch_size : (b + 1) * args.batch_size] for b in range(args.batches)]
+
+    def timed_run(predictor):
+        """The predictor's session over the timed batches, encoded once and warmed up."""
+        run = onnx_batches_runner(predictor.session, [predictor.encoder.encode(t) for t in timed_texts])
+        run()
+        return run
+
     rows, runs = [], {}
     for name, folder in models.items():
         predictor = OnnxPredictor(folder, threads=args.threads, workers=1)
@@ -164,20 +176,9 @@ def main(argv: list[str] | None = None) -> None:
                 "onnx_mb": round((Path(folder) / ONNX_FILE).stat().st_size / 2**20, 1),
             }
         )
-        batches = [
-            predictor.encoder.encode([test[i].text for i in picks[b * args.batch_size : (b + 1) * args.batch_size]])
-            for b in range(args.batches)
-        ]
-        runs[name] = onnx_batches_runner(predictor.session, batches)
-        runs[name]()  # warm-up
+        runs[name] = timed_run(predictor)
     for name, folder in reference.items():
-        predictor = OnnxPredictor(folder, threads=args.threads, workers=1)
-        batches = [
-            predictor.encoder.encode([test[i].text for i in picks[b * args.batch_size : (b + 1) * args.batch_size]])
-            for b in range(args.batches)
-        ]
-        runs[name] = onnx_batches_runner(predictor.session, batches)
-        runs[name]()
+        runs[name] = timed_run(OnnxPredictor(folder, threads=args.threads, workers=1))
     timings = interleaved_ms_per_item(
         runs, args.rounds, args.batch_size * args.batches, lambda r: logger.info("timing round %d/%d", r, args.rounds)
     )

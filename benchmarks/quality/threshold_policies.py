@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import machine_line, md_table, name_value_pairs, write_report
+from benchmarks.common import machine_line, md_table, name_value_pairs, read_json, write_report
 
 logger = logging.getLogger("threshold_policies")
 
@@ -91,11 +91,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _chosen(folder: Path) -> tuple[str, str]:
-    import json
-
     from hiercls.runtime.artifacts import THRESHOLDS_FILE
 
-    meta = json.loads((folder / THRESHOLDS_FILE).read_text(encoding="utf-8"))
+    meta = read_json(folder / THRESHOLDS_FILE)
     return meta.get("policy", "default"), meta.get("decoder", "closure")
 
 
