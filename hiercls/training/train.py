@@ -32,7 +32,7 @@ from hiercls.data.reading import DatasetFiles, Example, read_examples, warn_over
 from hiercls.modeling import models as modeling
 from hiercls.modeling.checkpoint import load_checkpoint, sample_texts, save_checkpoint
 from hiercls.modeling.inference import default_device, encode, paddle_logits
-from hiercls.runtime.artifacts import THRESHOLDS_FILE, TRAIN_HISTORY, VOCAB_FILE
+from hiercls.runtime.artifacts import THRESHOLDS_FILE, TOKENIZER_FILE, TRAIN_HISTORY, VOCAB_FILE
 from hiercls.runtime.decoding import sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
@@ -158,14 +158,33 @@ def train(config: TrainConfig, train_ex: list[Example], dev_ex: list[Example], h
         return loop.finish(loop.run())
 
 
+class InitCheckpointError(ValueError):
+    """--init_from_ckpt's weights do not fit the model; the message names them."""
+
+
+def init_checkpoint_dir(weights: str | Path) -> Path | None:
+    """The checkpoint folder --init_from_ckpt's weights came from, for its vocabulary:
+    the file's own folder, or ``<save_dir>`` for an epoch's weights in ``<save_dir>.epochs``."""
+    folder = Path(weights).parent
+    for d in (folder, folder.with_name(folder.name.removesuffix(".epochs"))):
+        if (d / VOCAB_FILE).is_file() or (d / TOKENIZER_FILE).is_file():
+            return d
+    return None
+
+
 def _build_model(config: TrainConfig, train_ex: list[Example], hierarchy: LabelHierarchy, state_path, scratch: Path):
     """(model, tokenizer) as the config says; ``state_path`` when resuming (its vocabulary,
-    and no --init_from_ckpt: the saved state has the weights)."""
+    and no --init_from_ckpt: the saved state has the weights). A model started from
+    --init_from_ckpt keeps that checkpoint's vocabulary: its embedding rows only mean
+    something with it (the texts trained on now may use other pieces)."""
     import paddle
 
+    init_dir = init_checkpoint_dir(config.init_from_ckpt) if config.init_from_ckpt else None
     if config.from_scratch:
         if state_path is not None:
             vocab = (state_path / "tokenizer" / VOCAB_FILE).read_text(encoding="utf-8").splitlines()
+        elif init_dir is not None and (init_dir / VOCAB_FILE).is_file():
+            vocab = (init_dir / VOCAB_FILE).read_text(encoding="utf-8").splitlines()
         else:
             vocab = modeling.build_char_vocab(e.text for e in train_ex)
         model, tokenizer = modeling.new_model(config.model_name, len(hierarchy), vocab, scratch)
@@ -178,9 +197,21 @@ def _build_model(config: TrainConfig, train_ex: list[Example], hierarchy: LabelH
             train_texts=[e.text for e in train_ex],
             trim_vocab=config.trim_vocab,
             layers=config.keep_layers,
+            vocab_of=init_dir if init_dir is not None and (init_dir / TOKENIZER_FILE).is_file() else None,
         )
     if config.init_from_ckpt and state_path is None:
-        model.set_dict(paddle.load(config.init_from_ckpt))
+        weights = paddle.load(config.init_from_ckpt)
+        ours = model.state_dict()
+        wrong = [
+            f"{k} {list(v.shape)} (model {list(ours[k].shape)})"
+            for k, v in weights.items()
+            if k in ours and list(v.shape) != list(ours[k].shape)
+        ]
+        if wrong:
+            raise InitCheckpointError(
+                f"--init_from_ckpt {config.init_from_ckpt} does not fit this model: {'; '.join(wrong[:3])}"
+            )
+        model.set_dict(weights)
         logger.info("initialised from %s", config.init_from_ckpt)
     return model, tokenizer
 
@@ -328,6 +359,8 @@ class ClassifierLoop(EpochLoop):
             "model_name": c.model_name,
             "keep_layers": c.keep_layers,
             "teacher_path": str(c.teacher_path) if c.teacher_path else None,
+            "init_from_ckpt": str(c.init_from_ckpt) if c.init_from_ckpt else None,
+            "train_examples": len(self.y_train),
             "from_scratch": bool(c.from_scratch),
             "max_seq_length": c.max_seq_length,
             "epoch": epoch,

@@ -611,12 +611,15 @@ def load_pretrained(
     prefix: str = DEFAULT_PREFIX,
     path: str | None = None,
     layers: Sequence[int] | None = None,
+    vocab_of: str | Path | None = None,
 ):
     """(model, tokenizer) with e5-small's pretrained weights and a fresh
     classification head. With train_texts and trim, the vocabulary is cut to what
-    they use (see :func:`used_piece_ids`). A smaller encoder (a distillation
-    student) keeps some of the 12 layers: ``layers`` names them (``0,4,8,11``),
-    ``num_layers`` alone keeps the first ones."""
+    they use (see :func:`used_piece_ids`); with ``vocab_of`` (a checkpoint folder of
+    this encoder) it is that checkpoint's vocabulary instead, so that the checkpoint's
+    weights fit the model whatever texts train it now. A smaller encoder (a
+    distillation student) keeps some of the 12 layers: ``layers`` names them
+    (``0,4,8,11``), ``num_layers`` alone keeps the first ones."""
     import paddle
     from paddlenlp.transformers.model_utils import no_init_weights
 
@@ -630,11 +633,17 @@ def load_pretrained(
         raise ValueError(f"layers to keep must be in increasing order, got {list(layers)}")
     num_layers = len(layers)
     full = package_tokenizer(prefix, path)
-    if trim and train_texts:
+    if vocab_of is not None and not is_checkpoint(vocab_of):
+        raise ValueError(f"{vocab_of} is not a {MODEL_NAME} checkpoint (no {MARKER_FILE}): its vocabulary is unknown")
+    theirs = E5Tokenizer.from_pretrained(vocab_of).meta["vocab"] if vocab_of is not None else None
+    if theirs is not None and theirs.get("trimmed"):
+        keep_ids = np.asarray(theirs["source_ids"], dtype=np.int64)
+        tokenizer = trimmed_tokenizer(e5, keep_ids, prefix)
+    elif theirs is None and trim and train_texts:
         keep_ids = used_piece_ids(full, train_texts, keep_chars)
         tokenizer = trimmed_tokenizer(e5, keep_ids, prefix)
     else:
-        if trim:
+        if trim and theirs is None:
             logger.warning("no training texts given: keeping the full %d-piece vocabulary", len(e5.pieces))
         keep_ids = None
         tokenizer = E5Tokenizer(full.tokenizer, copy.deepcopy(full.meta))  # meta gets this model's sizes
@@ -666,7 +675,9 @@ def load_pretrained(
     )
     tokenizer.meta["vocab"].update(report.as_dict())
     tokenizer.meta["encoder_layers"] = list(layers)
-    if keep_ids is not None:
+    if vocab_of is not None:
+        logger.info("%s: the vocabulary of %s, %d pieces", MODEL_NAME, vocab_of, report.rows_after)
+    elif keep_ids is not None:
         logger.info(
             "%s: vocabulary trimmed to the training texts, %d -> %d pieces, parameters %.1fM -> %.1fM "
             "(%.0f -> %.0f MB fp32)",
