@@ -117,6 +117,21 @@ def test_sub_batches_on_worker_threads_give_the_same_logits(export_dir):
     np.testing.assert_allclose(two.logits(texts, batch_size=3), whole, atol=1e-5, rtol=0)
 
 
+def test_offline_prediction_is_not_held_to_the_serving_request_cap(export_dir):
+    """A data set's thousand longest texts, encoded as one chunk, run past the
+    characters one serving request may carry; offline that is no reason to refuse
+    (the teacher of a distillation run once died on it)."""
+    from hiercls.evaluation.predictor import OnnxPredictor
+    from hiercls.runtime.guards import DEFAULT_MAX_REQUEST_CHARS
+
+    text = "某科技公司召开发布会，正式推出新一代折叠屏手机，售价5999元起。" * 4
+    texts = [text] * (DEFAULT_MAX_REQUEST_CHARS // len(text) + 50)
+    assert sum(map(len, texts)) > DEFAULT_MAX_REQUEST_CHARS and len(texts) <= OnnxPredictor.CHUNK
+    predictor = OnnxPredictor(export_dir)
+    logits = predictor.logits(texts, batch_size=64)
+    np.testing.assert_allclose(logits, np.repeat(predictor.logits(texts[:1]), len(texts), axis=0), atol=1e-5)
+
+
 def test_spread_gives_every_worker_a_sub_batch_costliest_first():
     from hiercls.runtime.bucketing import spread
 

@@ -92,6 +92,10 @@ class Predictor:
         return from_decoded(list(texts), probs, self.decode(probs, decoder, thresholds), self.hierarchy)
 
 
+# No cap on the characters encoded in one call for offline prediction (per-text limits stay).
+OFFLINE_MAX_REQUEST_CHARS = 1 << 62
+
+
 class OnnxPredictor(Predictor):
     """Predicts from an export folder (builders/export_model.py)."""
 
@@ -117,6 +121,10 @@ class OnnxPredictor(Predictor):
             max_seq_length or meta["max_seq_length"],
             meta["pad_token_id"],
             pad_to_multiple_of=1,
+            # The serving cap on a request's characters is for requests from outside;
+            # here the chunks are this class's own (CHUNK texts), and a chunk of long
+            # texts (a data set's longest thousand) runs past it.
+            max_request_chars=OFFLINE_MAX_REQUEST_CHARS,
         )
         self.runner = BucketedOnnxRunner(
             export_dir / ONNX_FILE, self.encoder.pad_id, threads, workers, call_overhead_tokens
