@@ -200,7 +200,7 @@ def time_models(args, rows: list[dict], texts: list[str]) -> dict:
     import onnxruntime as ort
 
     from benchmarks.common import interleaved_ms_per_item, onnx_batches_runner
-    from hiercls.compression.variants import text_encoder
+    from hiercls.evaluation.predictor import export_text_encoder
     from hiercls.runtime.artifacts import ONNX_FILE
 
     timed = [r for r in rows if "path" in r]
@@ -208,7 +208,7 @@ def time_models(args, rows: list[dict], texts: list[str]) -> dict:
     picks = rng.choice(
         len(texts), size=args.batch_size * args.batches, replace=len(texts) < args.batch_size * args.batches
     )
-    encoder = text_encoder(ROOT / timed[0]["path"])  # every model shares the teacher's tokenizer
+    encoder = export_text_encoder(ROOT / timed[0]["path"])  # every model shares the teacher's tokenizer
     batches = [
         encoder.encode([texts[i] for i in picks[b * args.batch_size : (b + 1) * args.batch_size]])
         for b in range(args.batches)

@@ -38,7 +38,7 @@ import numpy as np
 from hiercls.data.batching import length_sorted_batches
 from hiercls.data.reading import read_examples
 from hiercls.evaluation.metrics import scores
-from hiercls.evaluation.predictor import OnnxPredictor
+from hiercls.evaluation.predictor import OnnxPredictor, export_text_encoder
 from hiercls.runtime import contract
 from hiercls.runtime.artifacts import (
     DEV_FILE,
@@ -46,13 +46,11 @@ from hiercls.runtime.artifacts import (
     LABEL_FILE,
     ONNX_FILE,
     STATIC_GRAPH_FILES,
-    TOKENIZER_FILE,
     read_export_meta,
 )
 from hiercls.runtime.decoding import sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json
-from hiercls.runtime.tokenization import TextEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -125,12 +123,6 @@ def evaluate_export(export_dir: str | Path, texts: list[str], y_true: np.ndarray
     return DevResult(float(s.micro_f1), float(s.macro_f1), True, seconds)
 
 
-def text_encoder(export_dir: Path):
-    """The export's own tokenizer, as OnnxPredictor and the server build it."""
-    meta = read_export_meta(export_dir)
-    return TextEncoder(export_dir / TOKENIZER_FILE, meta["max_seq_length"], meta["pad_token_id"], pad_to_multiple_of=1)
-
-
 def fp16_range(export_dir: Path, fp16_model: Path, texts: list[str], batch_size: int = 8) -> tuple[float, str]:
     """(largest |value|, tensor name) over the fp32 model's activations on ``texts``,
     for the tensors the fp16 graph computes in fp16; above FP16_MAX a GPU overflows."""
@@ -149,7 +141,7 @@ def fp16_range(export_dir: Path, fp16_model: Path, texts: list[str], batch_size:
     full.graph.output.extend(onnx.ValueInfoProto(name=name) for name in watched)
     session = ort.InferenceSession(full.SerializeToString(), providers=["CPUExecutionProvider"])
     names = watched or [contract.LOGITS]  # the logits stay fp32 (keep_io_types)
-    encoder = text_encoder(export_dir)
+    encoder = export_text_encoder(export_dir)
     peak, where = 0.0, ""
     for idx in length_sorted_batches([len(t) for t in texts], batch_size):
         ids, types = encoder.encode([texts[i] for i in idx])

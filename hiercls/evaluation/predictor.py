@@ -92,8 +92,20 @@ class Predictor:
         return from_decoded(list(texts), probs, self.decode(probs, decoder, thresholds), self.hierarchy)
 
 
-# No cap on the characters encoded in one call for offline prediction (per-text limits stay).
-OFFLINE_MAX_REQUEST_CHARS = 1 << 62
+def export_text_encoder(export_dir: str | Path, max_seq_length: int | None = None) -> TextEncoder:
+    """The export's own tokenizer for offline use: unpadded batches and, unlike the
+    server's, no cap on one call's characters in all (per-text limits stay). The serving
+    cap is for requests from outside; offline callers pick their own chunks, and a chunk
+    of a data set's longest texts runs past it."""
+    export_dir = Path(export_dir)
+    meta = read_export_meta(export_dir)
+    return TextEncoder(
+        export_dir / TOKENIZER_FILE,
+        max_seq_length or meta["max_seq_length"],
+        meta["pad_token_id"],
+        pad_to_multiple_of=1,
+        max_request_chars=None,
+    )
 
 
 class OnnxPredictor(Predictor):
@@ -115,17 +127,7 @@ class OnnxPredictor(Predictor):
         workers: calls at once (0: one per core)."""
         export_dir = Path(export_dir)
         super().__init__(export_dir, long_text)
-        meta = read_export_meta(export_dir)
-        self.encoder = TextEncoder(
-            export_dir / TOKENIZER_FILE,
-            max_seq_length or meta["max_seq_length"],
-            meta["pad_token_id"],
-            pad_to_multiple_of=1,
-            # The serving cap on a request's characters is for requests from outside;
-            # here the chunks are this class's own (CHUNK texts), and a chunk of long
-            # texts (a data set's longest thousand) runs past it.
-            max_request_chars=OFFLINE_MAX_REQUEST_CHARS,
-        )
+        self.encoder = export_text_encoder(export_dir, max_seq_length)
         self.runner = BucketedOnnxRunner(
             export_dir / ONNX_FILE, self.encoder.pad_id, threads, workers, call_overhead_tokens
         )

@@ -35,10 +35,11 @@ class LimitError(ValueError):
 
 
 def check_request_size(
-    texts: Sequence[object], max_text_chars: int, max_request_chars: int, error: type[Exception] = LimitError
+    texts: Sequence[object], max_text_chars: int, max_request_chars: int | None, error: type[Exception] = LimitError
 ) -> None:
     """Refuse a request whose texts are too big, by bytes first (cheap, before decoding)
-    and then by characters of the whole request. Raises ``error`` naming the row."""
+    and then by characters of the whole request (max_request_chars None: no cap on the
+    whole, for offline callers that chunk their own input). Raises ``error`` naming the row."""
     max_text_bytes = UTF8_MAX_BYTES_PER_CHAR * max_text_chars
     total = 0
     for row, value in enumerate(texts):
@@ -54,6 +55,8 @@ def check_request_size(
                 "(max_text_chars); split or shorten it"
             )
         total += size if isinstance(value, bytes) else 0
+    if max_request_chars is None:
+        return
     # A character is at least one byte: the byte total is checked first, without decoding.
     max_request_bytes = UTF8_MAX_BYTES_PER_CHAR * max_request_chars
     if total > max_request_bytes:

@@ -52,7 +52,7 @@ class TextEncoder:
         pad_id: int = 0,
         pad_to_multiple_of: int = 16,
         max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
-        max_request_chars: int = guards.DEFAULT_MAX_REQUEST_CHARS,
+        max_request_chars: int | None = guards.DEFAULT_MAX_REQUEST_CHARS,
     ) -> None:
         from tokenizers import Tokenizer
 
