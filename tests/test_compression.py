@@ -277,7 +277,7 @@ def test_gate_refuses_an_int8_model_with_corrupted_weights(pruned, tmp_path, mon
 
     real_convert = variants.convert
 
-    def corrupt_then_quantize(src: Path, dst: Path, precision: str) -> None:
+    def corrupt_then_quantize(src: Path, dst: Path, precision: str, keep_fp32=()) -> None:
         # Negate the classifier: every confident label becomes a confident non-label.
         model = onnx.load(str(src))
         for init in model.graph.initializer:
@@ -285,7 +285,7 @@ def test_gate_refuses_an_int8_model_with_corrupted_weights(pruned, tmp_path, mon
                 init.CopyFrom(numpy_helper.from_array(-numpy_helper.to_array(init), init.name))
         bad = dst.with_name("corrupt.onnx")
         onnx.save(model, str(bad))
-        real_convert(bad, dst, precision)
+        real_convert(bad, dst, precision, keep_fp32)
         bad.unlink()
 
     monkeypatch.setattr(variants, "convert", corrupt_then_quantize)
@@ -294,3 +294,43 @@ def test_gate_refuses_an_int8_model_with_corrupted_weights(pruned, tmp_path, mon
     with pytest.raises(variants.GateError, match=r"loses \d+\.\d+ points of dev micro F1"):
         variants.build_variant(pruned / "width_mult_0.5", out, "int8", texts, y, max_f1_drop=0.3)
     assert not out.exists() and not out.with_name("int8.tmp").exists()
+
+
+def test_matmul_roles_name_every_layer_of_the_pruned_model(pruned):
+    import onnx
+
+    from hiercls.compression.matmul_roles import ROLES, matmul_roles
+
+    roles = matmul_roles(onnx.load(str(pruned / "width_mult_0.5" / "model.onnx")))
+    assert [k for k in roles if k.isdigit()] == [str(i) for i in range(LAYERS)]
+    assert all(f"{i}.{r}" in roles for i in range(LAYERS) for r in ROLES)
+    assert len(roles["head"]) == 2  # the ERNIE pooler and the classifier
+
+
+def test_keep_fp32_leaves_the_named_matmuls_unquantized(pruned, tmp_path):
+    import onnx
+
+    out = tmp_path / "int8"
+    run_cli(
+        "builders/quantize_model.py",
+        *("--export_dir", str(pruned / "width_mult_0.5"), "--precision", "int8", "--output_path", str(out)),
+        *("--dataset_dir", str(SAMPLE), "--max_f1_drop", "5", "--keep_fp32", "1.ffn2,head"),
+    )
+    meta = json.loads((out / "export_meta.json").read_text(encoding="utf-8"))
+    kept = meta["keep_fp32"]["nodes"]
+    assert meta["keep_fp32"]["roles"] == ["1.ffn2", "head"] and len(kept) == 3
+    model = onnx.load(str(out / "model.onnx"))
+    float_matmuls = {n.name for n in model.graph.node if n.op_type == "MatMul"}
+    assert set(kept) <= float_matmuls
+    # every other weight matmul (q, k, v, o, ffn1 of both layers, ffn2 of layer 0) is int8
+    assert sum(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in model.graph.node) == 6 * LAYERS - 1
+
+
+def test_keep_fp32_names_what_the_model_has_when_the_role_is_unknown(pruned, tmp_path):
+    proc = run_fail(
+        "builders/quantize_model.py",
+        *("--export_dir", str(pruned / "width_mult_0.5"), "--precision", "int8", "--output_path", str(tmp_path / "o")),
+        *("--dataset_dir", str(SAMPLE), "--keep_fp32", "5.ffn2"),
+    )
+    assert proc.returncode == 2 and "'5.ffn2'" in proc.stderr and "layers 0-1" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()

@@ -31,6 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export_dir", default="./export", help="fp32 export folder (builders/export_model.py, prune.py).")
     p.add_argument("--precision", required=True, choices=PRECISIONS, help="Precision of the variant to build.")
     p.add_argument("--output_path", required=True, help="Export folder to (re)write with the variant.")
+    p.add_argument(
+        "--keep_fp32",
+        default="",
+        help="int8 only: comma-separated matmuls to leave in fp32, by layer and role: '0' (all of layer 0), "
+        "'0.ffn2' (roles q, k, v, o, ffn1, ffn2), 'head' (pooler and classifier). Choose them on dev: each "
+        "one costs CPU time (benchmarks/quality/README.md).",
+    )
     gate = p.add_argument_group("quality gate")
     gate.add_argument("--dataset_dir", required=True, help="Folder whose dev file the gate evaluates on.")
     gate.add_argument("--dev_file", default=DEV_FILE, help="Dev file inside dataset_dir.")
@@ -46,11 +53,21 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from hiercls.compression.variants import GateError, build_variant, dev_set
 
+    keep_fp32 = [s for s in args.keep_fp32.split(",") if s.strip()]
     texts, y_true = dev_set(args.dataset_dir, args.export_dir, args.dev_file)
     try:
         meta = build_variant(
-            args.export_dir, args.output_path, args.precision, texts, y_true, args.max_f1_drop, args.batch_size
+            args.export_dir,
+            args.output_path,
+            args.precision,
+            texts,
+            y_true,
+            args.max_f1_drop,
+            args.batch_size,
+            keep_fp32=keep_fp32,
         )
+    except ValueError as e:
+        build_parser().error(str(e))
     except GateError as e:
         logging.error("%s; %s not written", e, args.output_path)
         return EXIT_REFUSED

@@ -28,13 +28,14 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from hiercls.compression import matmul_roles
 from hiercls.data.batching import length_sorted_batches
 from hiercls.data.reading import read_examples
 from hiercls.evaluation.metrics import scores
@@ -62,9 +63,13 @@ class GateError(RuntimeError):
     """The variant is worse than the gate allows; the message says by how much."""
 
 
-def convert(src: Path, dst: Path, precision: str) -> None:
-    """Write ``src`` (an fp32 ONNX model) converted to ``precision`` at ``dst``."""
+def convert(src: Path, dst: Path, precision: str, keep_fp32: Sequence[str] = ()) -> None:
+    """Write ``src`` (an fp32 ONNX model) converted to ``precision`` at ``dst``;
+    ``keep_fp32`` (int8 only) names MatMul nodes left in fp32."""
     import onnx
+
+    if keep_fp32 and precision != "int8":
+        raise ValueError(f"--keep_fp32 applies to int8, not {precision}")
 
     if precision == "fp32":
         shutil.copy2(src, dst)
@@ -79,7 +84,9 @@ def convert(src: Path, dst: Path, precision: str) -> None:
         with _quiet_root_logger():
             # Per-channel scales: on the e5 student (duee, epoch-1 checkpoint) per-tensor
             # int8 lost 0.48 dev micro / 1.04 macro F1 points, per-channel 0.08 / +0.08.
-            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
+            quantize_dynamic(
+                str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=list(keep_fp32)
+            )
     else:
         raise ValueError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
     if not dst.is_file() or dst.stat().st_size == 0:
@@ -197,8 +204,11 @@ def build_variant(
     y_true: np.ndarray,
     max_f1_drop: float = 0.3,
     batch_size: int = 32,
+    keep_fp32: Sequence[str] = (),
 ) -> dict:
-    """Convert, gate and, only if the gate passes, move the variant into ``output_path``."""
+    """Convert, gate and, only if the gate passes, move the variant into ``output_path``.
+    ``keep_fp32``: matmuls left in fp32 by role (``0.ffn2``, ``0``, ``head``: see
+    hiercls.compression.matmul_roles)."""
     export_dir, output_path = Path(export_dir), Path(output_path)
     check_export_dir(export_dir)
     if output_path.resolve() == export_dir.resolve():
@@ -207,12 +217,19 @@ def build_variant(
     if meta.get("precision", "fp32") != "fp32":
         raise ValueError(f"{export_dir} holds a {meta['precision']} model: convert the fp32 export")
 
+    kept_nodes: list[str] = []
+    if keep_fp32:
+        import onnx
+
+        if precision != "int8":
+            raise ValueError(f"--keep_fp32 applies to int8, not {precision}")
+        kept_nodes = matmul_roles.resolve(onnx.load(str(export_dir / ONNX_FILE)), keep_fp32)
     tmp = output_path.with_name(output_path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(export_dir, tmp, ignore=shutil.ignore_patterns(*STATIC_GRAPH_FILES))
     try:
         t0 = time.time()
-        convert(export_dir / ONNX_FILE, tmp / ONNX_FILE, precision)
+        convert(export_dir / ONNX_FILE, tmp / ONNX_FILE, precision, keep_fp32=kept_nodes)
         logger.info("%s conversion: %.1fs, %s", precision, time.time() - t0, tmp / ONNX_FILE)
         reference = evaluate_export(export_dir, texts, y_true, batch_size)
         candidate = evaluate_export(tmp, texts, y_true, batch_size)
@@ -242,6 +259,7 @@ def build_variant(
     meta.update(
         precision=precision,
         source_export=str(export_dir.resolve()),
+        **({"keep_fp32": {"roles": list(keep_fp32), "nodes": kept_nodes}} if keep_fp32 else {}),
         gate={
             "dev_texts": len(texts),
             "max_f1_drop": max_f1_drop,
