@@ -168,7 +168,9 @@ def test_quality_frontier_and_threshold_policies_report_the_test_split(export_di
     )  # fmt: skip
     rep = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     (row,) = rep["models"]
-    assert row["cost_vs_reference"] == 1.0 and row["ms_per_text"] > 0
+    # timed on one thread (CPU time, the cost the plot uses) and on all cores
+    assert set(row["timing"]) == {"1", "0"}
+    assert all(t["cost"] == 1.0 and t["ms_per_text"] > 0 for t in row["timing"].values())
     for split in ("dev", "test"):
         for policy in ("tuned", "0.5"):
             assert 0.0 <= row[split][policy]["micro_f1"] <= 1.0
@@ -212,13 +214,29 @@ def test_frontier_keeps_earlier_rows_and_times_against_an_untrained_reference(ex
     rep = json.loads(second.with_suffix(".json").read_text(encoding="utf-8"))
     rows = {r["name"]: r for r in rep["models"]}
     assert set(rows) == {"new", "old"}
-    assert rows["old"]["cost_vs_reference"] == old["models"][0]["cost_vs_reference"]
+    assert rows["old"]["timing"] == old["models"][0]["timing"]
     assert "earlier_report" in rows["old"] and "earlier_report" not in rows["new"]
     assert "(earlier run)" in second.with_suffix(".md").read_text(encoding="utf-8")
+
+    # A report from before costs were timed per thread count: its one cost (all cores)
+    # is carried under "0", shown in that column only and drawn hollow.
+    legacy = json.loads(first.with_suffix(".json").read_text(encoding="utf-8"))
+    t = legacy["models"][0].pop("timing")["0"]
+    legacy["models"][0].update(ms_per_text=t["ms_per_text"], cost_vs_reference=0.42)
+    (tmp_path / "legacy.json").write_text(json.dumps(legacy), encoding="utf-8")
+    third = tmp_path / "third"
+    frontier.main(
+        [*common, "--model", f"new={export_dir}", "--reference", f"e5-1l={ref}", "--earlier",
+         str(tmp_path / "legacy.json"), "--output", str(third)]
+    )  # fmt: skip
+    rows = {r["name"]: r for r in json.loads(third.with_suffix(".json").read_text(encoding="utf-8"))["models"]}
+    assert rows["old"]["timing"] == {"0": {"ms_per_text": t["ms_per_text"], "cost": 0.42}}
+    old_line = next(x for x in third.with_suffix(".md").read_text(encoding="utf-8").splitlines() if x.startswith("| old"))
+    assert "| – | – | 0.42x |" in old_line
 
     # Costs relative to another 1.0x cannot share a table.
     with pytest.raises(SystemExit):
         frontier.main(
             [*common, "--model", f"new={export_dir}", "--earlier", str(first.with_suffix(".json")),
-             "--output", str(tmp_path / "third")]
+             "--output", str(tmp_path / "fourth")]
         )  # fmt: skip
