@@ -36,13 +36,12 @@ from hiercls.runtime.artifacts import THRESHOLDS_FILE, TOKENIZER_FILE, TRAIN_HIS
 from hiercls.runtime.decoding import sigmoid
 from hiercls.runtime.hierarchy import LabelHierarchy
 from hiercls.runtime.io import atomic_write_json, fresh_dir, swap_dir
-from hiercls.runtime.thresholds import save_thresholds
 from hiercls.training.averaging import average_last_epochs
 from hiercls.training.config import TrainConfig
 from hiercls.training.distillation import distillation_loss, soft_targets, teacher_logits
 from hiercls.training.loop import EpochLoop, build_optimizer, seed_everything
 from hiercls.training.selection import evaluate_micro_f1
-from hiercls.training.tuning import tune
+from hiercls.training.tuning import save_tuning, tune
 
 logger = logging.getLogger(__name__)
 
@@ -437,21 +436,4 @@ def tune_checkpoint(
     into the checkpoint's thresholds.json."""
     model, _ = load_checkpoint(save_dir)
     probs = sigmoid(paddle_logits(model, dev_ids, batch_size, pad_id))
-    result = tune(probs, y_dev, hierarchy)
-    save_thresholds(
-        save_dir / THRESHOLDS_FILE,
-        hierarchy,
-        result.thresholds,
-        source=f"{result.policy}: best out-of-fold score on dev ({result.folds} folds)",
-        dev_micro_f1=result.dev_micro_f1,
-        dev_micro_f1_default=result.default_micro_f1,
-        **result.summary(),
-    )
-    logger.info(
-        "thresholds: %s with %s decoder, chosen out-of-fold on dev (micro/macro F1 %s; 0.5 closure %s)",
-        result.policy,
-        result.decoder,
-        result.out_of_fold.get(f"{result.policy}/{result.decoder}"),
-        result.out_of_fold.get("default/closure"),
-    )
-    return {"decoder": result.decoder, "policy": result.policy, "out_of_fold": result.out_of_fold}
+    return save_tuning(save_dir / THRESHOLDS_FILE, hierarchy, tune(probs, y_dev, hierarchy))

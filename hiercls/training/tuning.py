@@ -19,13 +19,18 @@ between the last score kept and the next one below, not on a training score.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from hiercls.evaluation.metrics import scores
 from hiercls.runtime.decoding import DECODERS, decode
 from hiercls.runtime.hierarchy import LabelHierarchy
+from hiercls.runtime.thresholds import save_thresholds
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.5
 # Dev positives a label needs before its own optimum counts as much as the shared one.
@@ -180,3 +185,25 @@ def tune(
         default_micro_f1=micro(default, "closure"),
         folds=folds if folds >= 2 else 0,
     )
+
+
+def save_tuning(path: str | Path, hierarchy: LabelHierarchy, result: TuningResult) -> dict:
+    """Write the chosen thresholds and decoder to a thresholds.json (a checkpoint's or an
+    export's) with every candidate's out-of-fold score; returns what to log or report."""
+    save_thresholds(
+        path,
+        hierarchy,
+        result.thresholds,
+        source=f"{result.policy}: best out-of-fold score on dev ({result.folds} folds)",
+        dev_micro_f1=result.dev_micro_f1,
+        dev_micro_f1_default=result.default_micro_f1,
+        **result.summary(),
+    )
+    logger.info(
+        "thresholds: %s with %s decoder, chosen out-of-fold on dev (micro/macro F1 %s; 0.5 closure %s)",
+        result.policy,
+        result.decoder,
+        result.out_of_fold.get(f"{result.policy}/{result.decoder}"),
+        result.out_of_fold.get("default/closure"),
+    )
+    return {"decoder": result.decoder, "policy": result.policy, "out_of_fold": result.out_of_fold}
