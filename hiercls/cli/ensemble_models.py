@@ -1,0 +1,93 @@
+"""Average several export folders' label probabilities in one export folder.
+
+    .venv/bin/python builders/ensemble_models.py \\
+        --members build/duee_e5_6l/export,build/duee_e5_12l/export \\
+        --output_path build/duee_ensemble/export --dataset_dir build/duee_split
+
+The members must share label.txt, tokenizer.json and max_seq_length: models trained
+on the same labels (seeds or depths of one recipe; a student started from a teacher
+keeps its vocabulary). model.onnx becomes one graph that runs every member on the same
+input and outputs the logit of their mean probability, so the repository builder,
+evaluate.py and predict.py take the folder as one model; its CPU cost is the members'
+together. With --dataset_dir the thresholds and decoder are chosen out of fold on dev
+for the ensemble, as training does for one model, and dev F1 of the ensemble and of
+each member is printed: keep the ensemble only if it wins there. ``hiercls-ensemble``
+is the same command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from hiercls.cli.args import HelpFormatter
+from hiercls.cli.errors import prog, run_main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from hiercls.runtime.artifacts import DEV_FILE
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    p.add_argument("--members", required=True, help="Comma-separated export folders (two or more).")
+    p.add_argument("--output_path", required=True, help="Export folder to (re)write with the ensemble.")
+    p.add_argument("--weights", default=None, help="Comma-separated positive weights, one per member (default: equal).")
+    p.add_argument(
+        "--dataset_dir", default=None, help="Choose thresholds on this folder's dev file (default: 0.5 everywhere)."
+    )
+    p.add_argument("--dev_file", default=DEV_FILE, help="Dev file inside dataset_dir.")
+    p.add_argument("--batch_size", type=int, default=32, help="Texts per onnxruntime call on dev.")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_main(lambda: _main(argv), prog())
+
+
+def _main(argv: list[str] | None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from hiercls.export.ensemble import EnsembleError, build_ensemble
+
+    members = [Path(m) for m in args.members.split(",") if m.strip()]
+    try:
+        weights = [float(w) for w in args.weights.split(",")] if args.weights else None
+    except ValueError:
+        parser.error(f"--weights must be numbers, got {args.weights!r}")
+    try:
+        meta = build_ensemble(members, args.output_path, weights)
+    except EnsembleError as e:
+        parser.error(str(e))
+    if args.dataset_dir:
+        meta["dev"] = tune_on_dev(Path(args.output_path), members, args.dataset_dir, args.dev_file, args.batch_size)
+    print(json.dumps(meta, ensure_ascii=False, indent=2))
+    return 0
+
+
+def tune_on_dev(output: Path, members: list[Path], dataset_dir: str, dev_file: str, batch_size: int) -> dict:
+    """Thresholds for the ensemble chosen out of fold on dev (written to its
+    thresholds.json); dev micro/macro F1 of the ensemble and of each member as shipped."""
+    from hiercls.compression.variants import dev_set, evaluate_export
+    from hiercls.evaluation.metrics import scores
+    from hiercls.evaluation.predictor import OnnxPredictor
+    from hiercls.runtime.artifacts import THRESHOLDS_FILE
+    from hiercls.runtime.decoding import LabelDecoder
+    from hiercls.training.tuning import save_tuning, tune
+
+    texts, y_true = dev_set(dataset_dir, output, dev_file)
+    predictor = OnnxPredictor(output)
+    probs = predictor.probs(texts, batch_size)
+    save_tuning(output / THRESHOLDS_FILE, predictor.hierarchy, tune(probs, y_true, predictor.hierarchy))
+    ours = scores(y_true, LabelDecoder.from_folder(output).decode(probs))
+    report = {"ensemble": {"micro_f1": round(100 * ours.micro_f1, 2), "macro_f1": round(100 * ours.macro_f1, 2)}}
+    for m in members:
+        r = evaluate_export(m, texts, y_true, batch_size)
+        report[str(m)] = {"micro_f1": round(100 * r.micro_f1, 2), "macro_f1": round(100 * r.macro_f1, 2)}
+    return report
+
+
+if __name__ == "__main__":
+    sys.exit(main())
