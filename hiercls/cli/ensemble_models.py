@@ -24,9 +24,13 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hiercls.cli.args import HelpFormatter
 from hiercls.cli.errors import prog, run_main
+
+if TYPE_CHECKING:
+    from hiercls.training.tuning import TuningResult
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,19 +95,18 @@ def tune_on_dev(output: Path, members: list[Path], dataset_dir: str, dev_file: s
     return report
 
 
-def dev_summary(result) -> dict:
+def dev_summary(result: TuningResult) -> dict:
     """Percent micro/macro F1 of the chosen candidate out of fold and of 0.5 with closure
-    (empty when dev is too small for folds: tune() then keeps 0.5 untested)."""
-    if not result.out_of_fold:
-        return {"out_of_fold": {}, "at_0.5": {}, "policy": f"{result.policy}/{result.decoder}"}
+    (both empty when dev is too small for folds: tune() then keeps 0.5 untested)."""
+    from hiercls.training.tuning import candidate
 
     def pct(f1: dict[str, float]) -> dict[str, float]:
         return {k: round(100 * v, 2) for k, v in f1.items()}
 
     return {
-        "out_of_fold": pct(result.out_of_fold[f"{result.policy}/{result.decoder}"]),
-        "at_0.5": pct(result.out_of_fold["default/closure"]),
-        "policy": f"{result.policy}/{result.decoder}",
+        "out_of_fold": pct(result.chosen_out_of_fold),
+        "at_0.5": pct(result.default_out_of_fold),
+        "policy": candidate(result.policy, result.decoder),
     }
 
 

@@ -51,6 +51,11 @@ class Policy:
 POLICIES: tuple[Policy, ...] = (Policy("default"), Policy("shared"), *(Policy("per_label", s) for s in STRENGTHS))
 
 
+def candidate(policy: str, decoder: str) -> str:
+    """The key of a policy (by its label) and decoder in TuningResult.out_of_fold."""
+    return f"{policy}/{decoder}"
+
+
 @dataclass
 class TuningResult:
     thresholds: np.ndarray
@@ -62,6 +67,16 @@ class TuningResult:
     dev_micro_f1: dict[str, float] = field(default_factory=dict)  # decoder -> in-sample micro F1 (optimistic)
     default_micro_f1: float = 0.0  # 0.5 everywhere, closure, in-sample
     folds: int = 0
+
+    @property
+    def chosen_out_of_fold(self) -> dict[str, float]:
+        """Out-of-fold micro/macro F1 of the chosen candidate ({} when dev had too few texts for folds)."""
+        return self.out_of_fold.get(candidate(self.policy, self.decoder), {})
+
+    @property
+    def default_out_of_fold(self) -> dict[str, float]:
+        """Micro/macro F1 of 0.5 everywhere with closure, on the same folds ({} without folds)."""
+        return self.out_of_fold.get(candidate(Policy("default").label, "closure"), {})
 
     @property
     def kept_default(self) -> bool:
@@ -155,7 +170,7 @@ def tune(
                 for k in range(folds):
                     pred[ids == k] = decode(probs[ids == k], fitted[k], hierarchy, decoder)
                 s = scores(y, pred)
-                oof[f"{policy.label}/{decoder}"] = {
+                oof[candidate(policy.label, decoder)] = {
                     "micro_f1": round(float(s.micro_f1), 6),
                     "macro_f1": round(float(s.macro_f1), 6),
                 }
@@ -163,7 +178,7 @@ def tune(
         policy, decoder = max(
             candidates,
             key=lambda c: (
-                round(sum(oof[f"{c[0].label}/{c[1]}"].values()) / 2, 6),
+                round(sum(oof[candidate(c[0].label, c[1])].values()) / 2, 6),
                 -candidates.index(c),
             ),
         )
@@ -203,7 +218,7 @@ def save_tuning(path: str | Path, hierarchy: LabelHierarchy, result: TuningResul
         "thresholds: %s with %s decoder, chosen out-of-fold on dev (micro/macro F1 %s; 0.5 closure %s)",
         result.policy,
         result.decoder,
-        result.out_of_fold.get(f"{result.policy}/{result.decoder}"),
-        result.out_of_fold.get("default/closure"),
+        result.chosen_out_of_fold,
+        result.default_out_of_fold,
     )
     return {"decoder": result.decoder, "policy": result.policy, "out_of_fold": result.out_of_fold}
